@@ -1,0 +1,47 @@
+/** `skiff <command>`: the program's entry. */
+import { UsageError } from './args.ts';
+import { up, upFlags } from './up.ts';
+
+const usage = `Skiff: a pocket Kubernetes with a built-in service mesh.
+
+Usage:
+  skiff up [flags]     start the cluster (API server, store, controllers)
+  skiff version        print the version
+
+Flags for up:
+${upFlags.map((f) => `  --${f.name.padEnd(14)} ${f.help}`).join('\n')}
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case 'up':
+      return up(rest);
+    case 'version':
+    case '--version':
+      process.stdout.write('skiff 0.1.0 (Kubernetes API v1.32)\n');
+      return 0;
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(usage);
+      return 0;
+    default:
+      process.stderr.write(`error: unknown command "${cmd}"\n\n${usage}`);
+      return 2;
+  }
+}
+
+try {
+  const code = await main(process.argv.slice(2));
+  if (code !== 0) process.exitCode = code;
+} catch (e) {
+  if (e instanceof UsageError) {
+    process.stderr.write(`error: ${e.message}\n`);
+    process.exitCode = 2;
+  } else {
+    process.stderr.write(`error: ${(e as Error).message ?? String(e)}\n`);
+    process.exitCode = 1;
+  }
+}
