@@ -63,7 +63,8 @@ async function main(): Promise<void> {
   log(`idle memory: ${rss().toFixed(0)} MB RSS`);
 
   const api = rawClient(skiff.dataDir, skiff.apiPort);
-  await api.send('POST', '/api/v1/namespaces', JSON.stringify({ metadata: { name: 'bench' } }));
+  const nsCreated = await api.send('POST', '/api/v1/namespaces', JSON.stringify({ metadata: { name: 'bench' } }));
+  const fromRv = (JSON.parse(nsCreated.body) as { metadata: { resourceVersion: string } }).metadata.resourceVersion;
 
   // Watch delivery: 100 watchers on configmaps; measure commit-ack to event arrival.
   const ca = readFileSync(join(skiff.dataDir, 'ca.crt'), 'utf8');
@@ -73,7 +74,7 @@ async function main(): Promise<void> {
   const watchers = await Promise.all(
     Array.from({ length: 100 }, () =>
       new Promise<import('node:http').ClientRequest>((resolve) => {
-        const req = httpsRequest({ host: '127.0.0.1', port: skiff.apiPort, path: '/api/v1/namespaces/bench/configmaps?watch=true&resourceVersion=' + '1', agent: watchAgent, headers: { Authorization: `Bearer ${token}` } }, (res) => {
+        const req = httpsRequest({ host: '127.0.0.1', port: skiff.apiPort, path: `/api/v1/namespaces/bench/configmaps?watch=true&resourceVersion=${fromRv}`, agent: watchAgent, headers: { Authorization: `Bearer ${token}` } }, (res) => {
           let buf = '';
           res.on('data', (c) => {
             buf += c;

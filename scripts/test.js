@@ -23,5 +23,8 @@ if (files.length === 0) {
   if (unit) files.push(...find('src'));
   if (e2e) files.push(...find('test'));
 }
+// e2e tests start bin/skiff.js, which runs the bundle when it is fresh: build it first.
+const b = spawnSync(process.execPath, ['scripts/build.js'], { stdio: 'inherit' });
+if (b.status !== 0) process.exit(b.status ?? 1);
 const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], { stdio: 'inherit' });
 process.exit(r.status ?? 1);

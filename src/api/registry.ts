@@ -18,6 +18,8 @@ export interface CallOptions extends WriteOptions {
   version?: string;
   /** 'Strict' rejects unknown fields of custom resources; 'Ignore' drops them silently. */
   fieldValidation?: 'Strict' | 'Warn' | 'Ignore';
+  /** The body is the caller's to give away (freshly parsed from a request): it is used without a copy. */
+  owned?: boolean;
 }
 
 /** Registry defaults, applied once. */
@@ -85,9 +87,42 @@ export class Registry implements Client {
 
   #decorate(info: ResourceInfo, json: string, version?: string): KObject {
     const o = JSON.parse(json) as KObject;
+    // Stored JSON already carries the storage version's apiVersion and kind; remember the text so the
+    // HTTP layer can answer with it instead of serializing the object again.
+    if (!version || version === info.version) rawText.set(o, json);
     o.apiVersion = apiVersionOf(info, version);
     o.kind = info.kind;
     return o;
+  }
+
+  /**
+   * The result of a write: the object just stored (it is exactly the stored text, so no parse is
+   * needed), unless the caller speaks another version.
+   */
+  #written(info: ResourceInfo, obj: KObject, json: string, version?: string): KObject {
+    if (version && version !== info.version) return this.#decorate(info, json, version);
+    rawText.set(obj, json);
+    return obj;
+  }
+
+  /** The stored JSON text of an object this registry returned, when it can be sent as is. */
+  rawOf(obj: unknown): string | undefined {
+    return typeof obj === 'object' && obj !== null ? rawText.get(obj) : undefined;
+  }
+
+  /**
+   * A whole List as JSON text, for the HTTP path: items are the stored text, so a list without
+   * selectors parses and serializes nothing (5,000 pods is 5 MB of JSON).
+   */
+  listJson(res: string, ns: string | undefined, opts: ListOptions & CallOptions = {}): string {
+    const info = this.info(res);
+    if (opts.labelSelector || opts.fieldSelector || opts.limit || opts.continue || (opts.version && opts.version !== info.version)) {
+      const list = this.listSync(res, ns, opts);
+      return JSON.stringify(list);
+    }
+    const rows = this.store.list(info.key, info.namespaced ? ns || undefined : undefined);
+    const head = `{"apiVersion":${JSON.stringify(apiVersionOf(info))},"kind":${JSON.stringify(info.listKind)},"metadata":{"resourceVersion":"${this.store.revision}"},"items":[`;
+    return head + rows.map((r) => r.json).join(',') + ']}';
   }
 
   /** GET one object. */
@@ -140,6 +175,18 @@ export class Registry implements Client {
 
   /** WATCH from opts.resourceVersion; '0' or absent starts with synthetic ADDED events for current state. */
   watch(res: string, ns: string | undefined, opts: ListOptions & CallOptions & { allowBookmarks?: boolean }, handler: (ev: WatchEvent) => void): Closeable {
+    return this.#watch(res, ns, opts, handler, undefined);
+  }
+
+  /**
+   * WATCH for the HTTP path: when no selector needs the parsed object, events carry the stored JSON
+   * text and nothing is parsed, so fanning one write out to 100 watchers costs 100 string writes.
+   */
+  watchRaw(res: string, ns: string | undefined, opts: ListOptions & CallOptions & { allowBookmarks?: boolean }, handler: (ev: WatchEvent) => void, raw: (type: WatchEvent['type'], json: string) => void): Closeable {
+    return this.#watch(res, ns, opts, handler, raw);
+  }
+
+  #watch(res: string, ns: string | undefined, opts: ListOptions & CallOptions & { allowBookmarks?: boolean }, handler: (ev: WatchEvent) => void, raw: ((type: WatchEvent['type'], json: string) => void) | undefined): Closeable {
     const info = this.info(res);
     const labels = parseLabelSelector(opts.labelSelector);
     const fields = parseFieldSelector(opts.fieldSelector);
@@ -159,8 +206,10 @@ export class Registry implements Client {
       if (!/^\d+$/.test(rvText)) throw badRequest(`invalid resource version: "${rvText}" is not a valid resource version`);
       from = Number(rvText);
     }
+    const textOnly = raw !== undefined && !labels.length && !fields.length && (!opts.version || opts.version === info.version);
     const deliver = (ev: { type: 'ADDED' | 'MODIFIED' | 'DELETED'; resource: string; ns: string; json: string }): void => {
       if (ev.resource !== info.key || (nsFilter !== undefined && ev.ns !== nsFilter)) return;
+      if (textOnly) return raw(ev.type, ev.json);
       const obj = this.#decorate(info, ev.json, opts.version);
       if (labels.length && !matchLabels(labels, obj.metadata.labels)) return;
       if (fields.length && !matchFields(fields, obj)) return;
@@ -203,7 +252,7 @@ export class Registry implements Client {
       else throw badRequest(`the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf`);
     }
     this.#checkKind(info, body, opts.version);
-    const obj = clone(body);
+    const obj = opts.owned ? body : clone(body);
     const nsName = info.namespaced ? (ns || obj.metadata.namespace || 'default') : '';
     if (info.namespaced && obj.metadata.namespace && obj.metadata.namespace !== nsName) {
       throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
@@ -241,7 +290,7 @@ export class Registry implements Client {
         return JSON.stringify(obj);
       });
       if (info.key === 'customresourcedefinitions.apiextensions.k8s.io') this.#crdChanged(obj);
-      return this.#decorate(info, stored.json, opts.version);
+      return this.#written(info, obj, stored.json, opts.version);
     } catch (e) {
       if (e instanceof StoreError && e.reason === 'AlreadyExists') throw alreadyExists(info, name);
       throw e;
@@ -283,7 +332,7 @@ export class Registry implements Client {
       obj = clone(old);
       obj.status = clone(body.status);
     } else {
-      obj = clone(body);
+      obj = opts.owned ? body : clone(body);
       // Server-owned fields stay as they were.
       obj.metadata.uid = old.metadata.uid;
       obj.metadata.creationTimestamp = old.metadata.creationTimestamp;
@@ -331,7 +380,7 @@ export class Registry implements Client {
         return JSON.stringify(obj);
       });
       if (info.key === 'customresourcedefinitions.apiextensions.k8s.io') this.#crdChanged(obj);
-      return this.#decorate(info, stored.json, opts.version);
+      return this.#written(info, obj, stored.json, opts.version);
     } catch (e) {
       if (e instanceof StoreError && e.reason === 'Conflict') throw conflict(info, name);
       throw e;
@@ -367,7 +416,8 @@ export class Registry implements Client {
     // The patched object's identity is the live one's; a patch cannot rename or move it.
     if (obj.metadata.name !== name) throw invalid(info, name, [{ reason: 'FieldValueInvalid', field: 'metadata.name', message: `Invalid value: ${JSON.stringify(obj.metadata.name)}: field is immutable` }]);
     obj.metadata.resourceVersion = String(cur.rv);
-    return this.#write(res, nsName, obj, opts.subresource === 'status' ? 'status' : 'main', opts, cur.rv);
+    // The patched object is a fresh copy made by the patch functions: no need to copy it again.
+    return this.#write(res, nsName, obj, opts.subresource === 'status' ? 'status' : 'main', { ...opts, owned: true }, cur.rv);
   }
 
   /** DELETE with finalizers and propagation policy. */
@@ -506,6 +556,9 @@ export function apiVersionOf(info: ResourceInfo, version?: string): string {
   const v = version && info.versions.includes(version) ? version : info.version;
   return info.group ? `${info.group}/${v}` : v;
 }
+
+/** Objects handed out by #decorate, mapped to the stored text they were parsed from (see rawOf). */
+const rawText = new WeakMap<object, string>();
 
 function encodeContinue(key: string): string {
   return Buffer.from(JSON.stringify({ v: 1, k: key })).toString('base64url');

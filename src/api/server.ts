@@ -13,7 +13,7 @@ import { openapiV3Document, openapiV3Index } from './openapi.ts';
 import { crdPrinter, printerFor, toTable } from './printers/index.ts';
 import { type CallOptions, type Registry } from './registry.ts';
 import { formatSelector } from './selectors.ts';
-import type { Closeable, DeleteOptions, KObject, PatchType, Printer, ResourceInfo } from './types.ts';
+import type { Closeable, DeleteOptions, KObject, PatchType, Printer, ResourceInfo, WatchEvent } from './types.ts';
 
 export interface ApiServerOptions {
   host: string;
@@ -36,6 +36,7 @@ export const serverVersion = {
   platform: `linux/amd64`,
 };
 
+const noColumns: never[] = [];
 const openapiV2Empty = Buffer.from([0x0a, 0x03, 0x32, 0x2e, 0x30]);
 const tableType = 'application/json;as=Table;v=v1;g=meta.k8s.io';
 
@@ -61,6 +62,7 @@ export class ApiServer {
   #subHandlers = new Map<string, SubresourceHandler>();
   #upgradeHandlers = new Map<string, UpgradeHandler>();
   #closed = false;
+  #crdPrinters = new WeakMap<object, Printer>();
 
   constructor(registry: Registry, opts: ApiServerOptions) {
     this.#registry = registry;
@@ -249,6 +251,12 @@ export class ApiServer {
         if (q.get('watch') === 'true' || q.get('watch') === '1') {
           return this.#watch(route, listOpts, q.get('allowWatchBookmarks') === 'true', wantTable, q.get('includeObject') ?? undefined, req, res);
         }
+        if (!wantTable) {
+          const text = reg.listJson(info.key, ns, listOpts);
+          res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-cache, private' });
+          res.end(text);
+          return;
+        }
         const list = reg.listSync(info.key, ns, listOpts);
         if (wantTable) {
           return this.#json(res, 200, toTable(this.#printer(info, version), list.items, { now: Date.now(), resourceVersion: list.metadata.resourceVersion, includeObject: includeOf(q.get('includeObject')), withColumns: true }), tableType);
@@ -258,7 +266,7 @@ export class ApiServer {
       if (method === 'POST') {
         const body = decodeBody(await readBody(req), req.headers['content-type']);
         if (!isObject(body)) throw badRequest('the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf');
-        return this.#json(res, 201, reg.createSync(info.key, ns, body as KObject, opts));
+        return this.#json(res, 201, reg.createSync(info.key, ns, body as KObject, { ...opts, owned: true }));
       }
       if (method === 'DELETE') {
         const list = reg.listSync(info.key, ns, { labelSelector: q.get('labelSelector') ?? undefined, fieldSelector: q.get('fieldSelector') ?? undefined });
@@ -298,7 +306,7 @@ export class ApiServer {
         cur.spec = { ...(cur.spec ?? {}), finalizers: (obj.spec as { finalizers?: string[] } | undefined)?.finalizers ?? [] };
         return this.#json(res, 200, reg.writeSync(info.key, undefined, cur, 'main', opts));
       }
-      return this.#json(res, 200, reg.writeSync(info.key, ns, obj, sub === 'status' ? 'status' : 'main', opts));
+      return this.#json(res, 200, reg.writeSync(info.key, ns, obj, sub === 'status' ? 'status' : 'main', { ...opts, owned: true }));
     }
     if (method === 'PATCH') {
       const type = patchTypeOf(req.headers['content-type']);
@@ -389,8 +397,12 @@ export class ApiServer {
   }
 
   #printer(info: ResourceInfo, version: string): Printer {
-    if (info.custom) return crdPrinter(this.#registry.catalog.crdVersion(info.key, version)?.additionalPrinterColumns ?? []);
-    return printerFor(info.key);
+    if (!info.custom) return printerFor(info.key);
+    // Compiled once per CRD version; the columns array is replaced whenever its CRD changes.
+    const columns = this.#registry.catalog.crdVersion(info.key, version)?.additionalPrinterColumns ?? noColumns;
+    let p = this.#crdPrinters.get(columns);
+    if (!p) this.#crdPrinters.set(columns, (p = crdPrinter(columns)));
+    return p;
   }
 
   #watch(route: Route, opts: CallOptions & { labelSelector?: string; fieldSelector?: string; resourceVersion?: string }, bookmarks: boolean, table: boolean, includeObject: string | undefined, req: IncomingMessage, res: ServerResponse): void {
@@ -412,16 +424,23 @@ export class ApiServer {
     }
     res.writeHead(200, { 'Content-Type': table ? tableType : 'application/json', 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache, private' });
     res.flushHeaders();
-    watch = this.#registry.watch(info.key, ns, { ...opts, allowBookmarks: bookmarks }, (ev) => {
+    const onRaw = (type: string, json: string): void => {
+      if (!ended) res.write(`{"type":"${type}","object":${json}}\n`);
+    };
+    const onEvent = (ev: WatchEvent): void => {
       if (ended) return;
       let object: unknown = ev.object;
       if (printer && (ev.type === 'ADDED' || ev.type === 'MODIFIED' || ev.type === 'DELETED')) {
         object = toTable(printer, [ev.object], { now: Date.now(), resourceVersion: ev.object.metadata.resourceVersion ?? '', includeObject: includeOf(includeObject), withColumns: first });
         first = false;
       }
-      res.write(`${JSON.stringify({ type: ev.type, object })}\n`);
+      const text = this.#registry.rawOf(object);
+      res.write(text ? `{"type":"${ev.type}","object":${text}}\n` : `${JSON.stringify({ type: ev.type, object })}\n`);
       if (ev.type === 'ERROR') end();
-    });
+    };
+    const wopts = { ...opts, allowBookmarks: bookmarks };
+    // Table watches print every object; plain ones can pass the stored text straight through.
+    watch = printer ? this.#registry.watch(info.key, ns, wopts, onEvent) : this.#registry.watchRaw(info.key, ns, wopts, onEvent, onRaw);
     this.#watches.add(watch);
     const timeout = Number(new URL(req.url ?? '/', 'https://skiff').searchParams.get('timeoutSeconds') ?? 0);
     if (timeout > 0) setTimeout(end, timeout * 1000).unref();
@@ -430,7 +449,7 @@ export class ApiServer {
   }
 
   #json(res: ServerResponse, code: number, body: unknown, type = 'application/json'): void {
-    const text = JSON.stringify(body);
+    const text = this.#registry.rawOf(body) ?? JSON.stringify(body);
     res.writeHead(code, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-cache, private' });
     res.end(text);
   }

@@ -6,6 +6,8 @@ import { istioCrds } from '../mesh/config/index.ts';
 export const systemNamespaces = ['default', 'kube-system', 'kube-public', 'kube-node-lease', 'istio-system', 'istio-ingress'];
 
 function ensure(registry: Registry, res: string, ns: string | undefined, obj: KObject): void {
+  // Look first: admission of a CRD compiles its schemas, which a warm start must not pay for.
+  if (registry.store.get(res, ns ?? '', obj.metadata.name ?? '')) return;
   try {
     registry.createSync(res, ns, obj);
   } catch (e) {

@@ -142,6 +142,8 @@ export async function startSkiff(opts: SkiffOptions): Promise<Skiff> {
 
 /** `skiff up`: runs until a signal, then shuts down cleanly. */
 export async function up(argv: string[]): Promise<number> {
+  // A closed stdout (`skiff up | head`) must not take the cluster down with EPIPE.
+  process.stdout.on('error', () => {});
   const { flags, rest } = parseFlags(argv, upFlags);
   if (rest.length) throw new UsageError(`unexpected argument: ${rest[0]}`);
   const dataDir = resolve(String(flags['data-dir'] ?? join(homedir(), '.skiff')));

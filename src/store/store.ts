@@ -1,7 +1,12 @@
 /**
  * The SQLite object store. One global revision numbers every write; it is the resourceVersion.
- * Every write is one transaction that updates the object row, appends to the watch history and bumps
- * the revision; watchers hear about it only after the commit, so nothing a client saw can be lost.
+ * Every write is one atomic statement (a delete: one transaction of two); watchers hear about it only
+ * after the commit, so nothing a client saw can be lost.
+ *
+ * The revision needs no write of its own: after a restart it is the larger of the newest object's
+ * revision and the one recorded by the last delete (a delete may remove the newest object).
+ * The watch history lives in memory only. After a restart, watches from before it get 410 Gone and
+ * relist, as they do against a real API server whose watch cache starts at the current revision.
  *
  * Durability: WAL with synchronous=NORMAL. A committed transaction is in the WAL file (the OS page
  * cache) before `commit` returns, which survives `kill -9` of the process; only a power loss could
@@ -57,10 +62,9 @@ export class Store {
   #stmts: {
     upsert: Database.Statement;
     remove: Database.Statement;
-    event: Database.Statement;
     setRev: Database.Statement;
-    trim: Database.Statement;
   };
+  #removeTx: (key: string, rv: number) => void;
   #closed = false;
 
   constructor(file: string, opts: Partial<typeof storeDefaults> = {}) {
@@ -71,16 +75,17 @@ export class Store {
     this.#db.pragma('synchronous = NORMAL');
     this.#db.exec(`
       CREATE TABLE IF NOT EXISTS objects (key TEXT PRIMARY KEY, resource TEXT NOT NULL, ns TEXT NOT NULL, name TEXT NOT NULL, rv INTEGER NOT NULL, data TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS events (rv INTEGER PRIMARY KEY, type TEXT NOT NULL, resource TEXT NOT NULL, ns TEXT NOT NULL, name TEXT NOT NULL, data TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
     `);
     this.#stmts = {
       upsert: this.#db.prepare('INSERT OR REPLACE INTO objects (key, resource, ns, name, rv, data) VALUES (?, ?, ?, ?, ?, ?)'),
       remove: this.#db.prepare('DELETE FROM objects WHERE key = ?'),
-      event: this.#db.prepare('INSERT INTO events (rv, type, resource, ns, name, data) VALUES (?, ?, ?, ?, ?, ?)'),
       setRev: this.#db.prepare("INSERT OR REPLACE INTO meta (k, v) VALUES ('revision', ?)"),
-      trim: this.#db.prepare('DELETE FROM events WHERE rv <= ?'),
     };
+    this.#removeTx = this.#db.transaction((key: string, rv: number) => {
+      this.#stmts.remove.run(key);
+      this.#stmts.setRev.run(String(rv));
+    });
     this.#load();
   }
 
@@ -89,11 +94,8 @@ export class Store {
     this.#rev = rev ? Number(rev.v) : 0;
     for (const row of this.#db.prepare('SELECT key, resource, ns, name, rv, data AS json FROM objects').iterate() as Iterable<StoredObject>) {
       this.#index(row);
+      if (row.rv > this.#rev) this.#rev = row.rv;
     }
-    const rows = this.#db
-      .prepare('SELECT rv, type, resource, ns, name, data AS json FROM events WHERE rv > ? ORDER BY rv')
-      .all(Math.max(0, this.#rev - this.#historySize)) as StoreEvent[];
-    this.#history = rows;
   }
 
   #index(o: StoredObject): void {
@@ -109,7 +111,8 @@ export class Store {
 
   /** The oldest revision a watch can resume after without a 410. */
   get oldestResumable(): number {
-    return this.#history.length ? this.#history[0].rv - 1 : this.#rev;
+    // The array is trimmed in batches, so it may hold more than historySize: the promise is historySize.
+    return this.#history.length ? Math.max(this.#history[0].rv - 1, this.#rev - this.#historySize) : this.#rev;
   }
 
   /** One object, or undefined. */
@@ -157,10 +160,9 @@ export class Store {
     const rv = this.#rev + 1;
     const json = stamp(rv);
     const type = cur ? 'MODIFIED' : 'ADDED';
-    this.#commit(() => {
-      this.#stmts.upsert.run(key, resource, ns, name, rv, json);
-      this.#stmts.event.run(rv, type, resource, ns, name, json);
-    }, rv);
+    // One statement is atomic on its own: no explicit transaction needed.
+    this.#stmts.upsert.run(key, resource, ns, name, rv, json);
+    this.#rev = rv;
     const obj: StoredObject = { key, resource, ns, name, rv, json };
     this.#index(obj);
     this.#emit({ rv, type, resource, ns, name, json });
@@ -176,24 +178,11 @@ export class Store {
     if (typeof expect === 'number' && cur.rv !== expect) throw new StoreError('Conflict', key);
     const rv = this.#rev + 1;
     const json = stamp(rv);
-    this.#commit(() => {
-      this.#stmts.remove.run(key);
-      this.#stmts.event.run(rv, 'DELETED', resource, ns, name, json);
-    }, rv);
+    this.#removeTx(key, rv);
+    this.#rev = rv;
     this.#byResource.get(resource)?.delete(key);
     this.#emit({ rv, type: 'DELETED', resource, ns, name, json });
     return { key, resource, ns, name, rv, json };
-  }
-
-  #commit(body: () => void, rv: number): void {
-    const trimTo = rv - this.#historySize;
-    this.#db.transaction(() => {
-      body();
-      this.#stmts.setRev.run(String(rv));
-      // Trim the on-disk history in batches of 1,000 so most writes skip the DELETE.
-      if (trimTo > 0 && trimTo % 1000 === 0) this.#stmts.trim.run(trimTo);
-    })();
-    this.#rev = rv;
   }
 
   #emit(ev: StoreEvent): void {
