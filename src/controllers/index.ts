@@ -11,6 +11,7 @@ import { Informers } from './informer.ts';
 import { NamespaceController, namespaceAdmission, ServiceAccountController } from './namespace.ts';
 import { NodeController } from './node.ts';
 import { ReplicaSetController } from './replicaset.ts';
+import { Scheduler } from './scheduler.ts';
 import { LoadBalancerController, serviceAdmission } from './service-ips.ts';
 import type { Log } from './util.ts';
 
@@ -31,7 +32,7 @@ export interface ControllerOptions {
   /** Structured log sink; nothing is printed without it. */
   log?: Log;
   /** Controllers to leave out (e.g. `node` when a real kubelet reports the node). */
-  disable?: Array<'namespace' | 'serviceaccount' | 'deployment' | 'replicaset' | 'gc' | 'endpoints' | 'loadbalancer' | 'node' | 'events'>;
+  disable?: Array<'namespace' | 'serviceaccount' | 'deployment' | 'replicaset' | 'gc' | 'endpoints' | 'loadbalancer' | 'node' | 'events' | 'scheduler'>;
 }
 
 /** Admission hooks that belong to controllers' domain (cluster IP and NodePort allocation, namespace label). Called once at startup. */
@@ -57,6 +58,7 @@ export function startControllers(client: Client, opts: ControllerOptions): Close
   if (!off.has('loadbalancer')) parts.push(new LoadBalancerController(client, informers, { log }));
   if (!off.has('node')) parts.push(new NodeController(client, informers, { nodeName: opts.nodeName, log }));
   if (!off.has('events')) parts.push(new EventCleaner(client, { log }));
+  if (!off.has('scheduler')) parts.push(new Scheduler(client, informers, events, { nodeName: opts.nodeName, log }));
   let closed = false;
   return {
     close() {

@@ -10,11 +10,12 @@ let nextIp = 10;
 export async function markPodsReady(skiff: SkiffProcess, ns: string): Promise<number> {
   const r = await skiff.kubectl(['-n', ns, 'get', 'pods', '-o', 'json']);
   if (r.code !== 0) return 0;
-  const pods = (JSON.parse(r.stdout) as { items: Array<{ metadata: { name: string; deletionTimestamp?: string }; spec: { containers: Array<{ name: string; image: string }> }; status?: { phase?: string } }> }).items;
+  const pods = (JSON.parse(r.stdout) as { items: Array<{ metadata: { name: string; deletionTimestamp?: string }; spec: { nodeName?: string; containers: Array<{ name: string; image: string }> }; status?: { phase?: string } }> }).items;
   let n = 0;
   for (const pod of pods) {
     const name = pod.metadata.name;
-    if (pod.status?.phase !== 'Pending' || pod.metadata.deletionTimestamp) continue;
+    // A kubelet runs only the pods bound to its node.
+    if (pod.status?.phase !== 'Pending' || pod.metadata.deletionTimestamp || !pod.spec.nodeName) continue;
     const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
     const ip = `127.42.0.${nextIp++ % 250}`;
     const status = {

@@ -45,7 +45,12 @@ test('get pod -o wide, -o yaml and -o jsonpath show the stored pod', async () =>
   await eventually(async () => (await k('get', 'deploy', 'userlist', '-o', 'jsonpath={.status.readyReplicas}')).stdout === '1');
   const wide = await k('get', 'pod', '-o', 'wide');
   assert.match(wide.stdout, /^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\s+IP\s+NODE\s+NOMINATED NODE\s+READINESS GATES$/m);
-  assert.match(wide.stdout, /^userlist-\S+\s+1\/1\s+Running\s+0\s+\S+\s+127\.42\.\d+\.\d+\s+\S+\s+<none>\s+<none>$/m);
+  const node = (await skiff.kubectl(['get', 'nodes', '-o', 'jsonpath={.items[0].metadata.name}'])).stdout;
+  assert.ok(node);
+  assert.match(wide.stdout, new RegExp(`^userlist-\\S+\\s+1/1\\s+Running\\s+0\\s+\\S+\\s+127\\.42\\.\\d+\\.\\d+\\s+${node.replace(/\./g, '\\.')}\\s+<none>\\s+<none>$`, 'm'));
+  const nodes = await skiff.kubectl(['get', 'nodes']);
+  assert.match(nodes.stdout, /^NAME\s+STATUS\s+ROLES\s+AGE\s+VERSION$/m);
+  assert.match(nodes.stdout, new RegExp(`^${node.replace(/\./g, '\\.')}\\s+Ready\\s+control-plane\\s+\\S+\\s+v1\\.32\\.0\\+skiff$`, 'm'));
   const yaml = await k('get', 'deploy', 'userlist', '-o', 'yaml');
   assert.match(yaml.stdout, /^apiVersion: apps\/v1$/m);
   assert.match(yaml.stdout, /^kind: Deployment$/m);
