@@ -346,6 +346,12 @@ export class Registry implements Client {
         if (old.status === undefined) delete obj.status;
         else obj.status = old.status;
       }
+      // Binding a pod to a node (what the binding subresource does upstream) also marks it scheduled,
+      // in the same write.
+      if (info.key === 'pods' && !old.spec?.nodeName && typeof obj.spec?.nodeName === 'string' && obj.spec.nodeName) {
+        const conditions = ((old.status?.conditions as Array<{ type: string }> | undefined) ?? []).filter((c) => c.type !== 'PodScheduled');
+        obj.status = { ...(old.status ?? {}), conditions: [{ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: nowStamp() }, ...conditions] };
+      }
       if (obj.metadata.uid !== undefined && body.metadata.uid && body.metadata.uid !== old.metadata.uid) {
         throw conflict(info, name, `Precondition failed: UID in precondition: ${body.metadata.uid}, UID in object meta: ${old.metadata.uid}`);
       }

@@ -7,7 +7,7 @@ import type { Client, Closeable, KObject } from '../api/index.ts';
 import type { EventRecorder } from './events.ts';
 import type { Informer, Informers } from './informer.ts';
 import { WorkQueue, type ReconcileResult } from './queue.ts';
-import { clone, isNotFound, keyOf, nowStamp, splitKey, type Log } from './util.ts';
+import { clone, isNotFound, keyOf, splitKey, type Log } from './util.ts';
 
 const component = 'default-scheduler';
 
@@ -47,19 +47,11 @@ export class Scheduler implements Closeable {
     pod.spec = { ...pod.spec, nodeName: this.#nodeName };
     let bound: KObject;
     try {
+      // The registry marks the pod PodScheduled in the same write, as the binding subresource does.
       bound = await this.#client.update('pods', ns, pod);
     } catch (e) {
       if (isNotFound(e)) return;
       throw e;
-    }
-    const now = nowStamp();
-    const conditions = ((bound.status?.conditions as Array<{ type: string }> | undefined) ?? []).filter((c) => c.type !== 'PodScheduled');
-    bound.status = { ...(bound.status ?? {}), conditions: [{ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: now }, ...conditions] };
-    try {
-      await this.#client.updateStatus('pods', ns, bound);
-    } catch {
-      // The kubelet may have written status meanwhile (Conflict) or the pod is gone: the condition is
-      // informational and the binding above is what counts.
     }
     this.#events.record(bound, 'Normal', 'Scheduled', `Successfully assigned ${ns}/${name} to ${this.#nodeName}`, component);
   }
