@@ -5,8 +5,11 @@
  * transport allows on this machine; results are reported with that ratio.
  *
  * Run: npm run bench -- api   (never part of the test run)
+ *
+ * As shared/reference/performance.md suggests for this 2-core machine, Skiff runs pinned to CPU 0 and
+ * this load generator to CPU 1 (when taskset exists), so each side has one core.
  */
-import { createServer } from 'node:https';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request as httpsRequest, Agent } from 'node:https';
@@ -40,10 +43,29 @@ async function createLoad(send: (i: number) => Promise<number>, total: number, c
   return { rate: (total / (performance.now() - t0)) * 1000, lat };
 }
 
+/** A bare HTTPS server answering 201 with the request body, printing its port. */
+function bareServerSource(dataDir: string): string {
+  return `import { createServer } from 'node:https'; import { readFileSync } from 'node:fs';
+const s = createServer({ key: readFileSync(${JSON.stringify(join(dataDir, 'ca.key'))}), cert: readFileSync(${JSON.stringify(join(dataDir, 'ca.crt'))}) }, (req, res) => {
+  const chunks = []; req.on('data', (c) => chunks.push(c)); req.on('end', () => { res.writeHead(201, { 'Content-Type': 'application/json' }); res.end(Buffer.concat(chunks)); });
+});
+s.listen(0, '127.0.0.1', () => console.log(s.address().port));`;
+}
+
 const podBody = (name: string): string =>
   JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name, labels: { app: 'bench' } }, spec: { containers: [{ name: 'c', image: 'busybox', command: ['sleep', '3600'] }] } });
 
+const pin = (cpu: number): string[] => {
+  try {
+    execFileSync('taskset', ['-V'], { stdio: 'ignore' });
+    return ['taskset', '-c', String(cpu)];
+  } catch {
+    return [];
+  }
+};
+
 async function main(): Promise<void> {
+  if (pin(1).length) execFileSync('taskset', ['-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
   const out: string[] = [];
   const log = (s: string): void => {
     out.push(s);
@@ -51,10 +73,10 @@ async function main(): Promise<void> {
   };
 
   // Warm start: a first start creates the data dir; the second start on it is the warm one.
-  const first = await startSkiff();
+  const first = await startSkiff({ prefix: pin(0) });
   await first.stop();
   const t0 = performance.now();
-  const skiff = await startSkiff({ dataDir: first.dataDir });
+  const skiff = await startSkiff({ dataDir: first.dataDir, prefix: pin(0) });
   const warmMs = performance.now() - t0;
   log(`warm skiff up until the API answers: ${warmMs.toFixed(0)} ms (includes node + tsx start)`);
 
@@ -138,20 +160,12 @@ async function main(): Promise<void> {
   log(`kubectl get pods page (Table, limit=500): ${summary(tableLat)}`);
   log(`memory with 5,000 pods: ${rss().toFixed(0)} MB RSS`);
   api.close();
-  const pki = { key: readFileSync(join(first.dataDir, 'ca.key'), 'utf8'), cert: readFileSync(join(first.dataDir, 'ca.crt'), 'utf8') };
   await skiff.stop();
 
-  // Ceiling: a bare HTTPS server that answers every POST with 201 and the body back.
-  const bare = createServer(pki, (req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      res.writeHead(201, { 'Content-Type': 'application/json' });
-      res.end(Buffer.concat(chunks));
-    });
-  });
-  await new Promise<void>((r) => bare.listen(0, '127.0.0.1', () => r()));
-  const port = (bare.address() as import('node:net').AddressInfo).port;
+  // The ceiling server runs in its own process on CPU 0, as Skiff did.
+  const [bareCmd, ...bareArgs] = [...pin(0), process.execPath, '--input-type=module', '-e', bareServerSource(first.dataDir)];
+  const bareProc = spawn(bareCmd, bareArgs, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve) => bareProc.stdout!.once('data', (d) => resolve(Number(String(d).trim()))));
   const bareAgent = new Agent({ keepAlive: true, maxSockets: 32, rejectUnauthorized: false });
   const bareSend = (i: number): Promise<number> =>
     new Promise((resolve, reject) => {
@@ -166,7 +180,7 @@ async function main(): Promise<void> {
   log(`bare Node HTTPS echo (ceiling): ${ceiling.rate.toFixed(0)}/s; ${summary(ceiling.lat)}`);
   log(`ratio: Skiff creates / bare HTTPS = ${(creates.rate / ceiling.rate).toFixed(2)}`);
   bareAgent.destroy();
-  bare.close();
+  bareProc.kill();
   skiff.cleanup();
   first.cleanup();
 }

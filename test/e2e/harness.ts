@@ -64,10 +64,12 @@ export interface SkiffProcess {
 }
 
 /** Starts `skiff up` on a random free port; `dataDir` reuses an existing data dir. */
-export async function startSkiff(opts: { dataDir?: string; extraArgs?: string[] } = {}): Promise<SkiffProcess> {
+export async function startSkiff(opts: { dataDir?: string; extraArgs?: string[]; /** e.g. ['taskset', '-c', '0'] for benchmarks */ prefix?: string[] } = {}): Promise<SkiffProcess> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'skiff-e2e-'));
   const home = mkdtempSync(join(tmpdir(), 'skiff-home-'));
-  const proc = spawn(process.execPath, [join(root, 'bin', 'skiff.js'), 'up', '--data-dir', dataDir, '--api-port', '0', ...(opts.extraArgs ?? [])], {
+  const argv = [process.execPath, join(root, 'bin', 'skiff.js'), 'up', '--data-dir', dataDir, '--api-port', '0', ...(opts.extraArgs ?? [])];
+  const [cmd, ...args] = [...(opts.prefix ?? []), ...argv];
+  const proc = spawn(cmd, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, SKIFF_DATA_DIR: '' },
   });
