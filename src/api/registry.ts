@@ -283,7 +283,11 @@ export class Registry implements Client {
     this.#admit(info, obj, undefined, opts);
     obj.apiVersion = apiVersionOf(info);
     obj.kind = info.kind;
-    if (opts.dryRun) return this.#decorate(info, JSON.stringify(obj), opts.version);
+    if (opts.dryRun) {
+      // A dry run answers as the real create would, including AlreadyExists.
+      if (this.store.get(info.key, nsName, name)) throw alreadyExists(info, name);
+      return this.#decorate(info, JSON.stringify(obj), opts.version);
+    }
     try {
       const stored = this.store.put(info.key, nsName, name, 'absent', (rv) => {
         obj.metadata.resourceVersion = String(rv);
@@ -325,12 +329,16 @@ export class Registry implements Client {
     if (!cur) throw notFound(info, name);
     const old = JSON.parse(cur.json) as KObject;
     const sentRv = body.metadata.resourceVersion;
+    // Read before an owned body (obj === body) gets the stored uid written over it below.
+    const sentUid = body.metadata.uid;
     if (sentRv !== undefined && sentRv !== '' && sentRv !== String(cur.rv)) throw conflict(info, name);
     if (expectRv !== undefined && expectRv !== cur.rv) throw conflict(info, name);
     let obj: KObject;
     if (part === 'status') {
       obj = clone(old);
-      obj.status = clone(body.status);
+      // A body without status clears it (clone(undefined) would throw).
+      if (body.status === undefined) delete obj.status;
+      else obj.status = clone(body.status);
     } else {
       obj = opts.owned ? body : clone(body);
       // Server-owned fields stay as they were.
@@ -352,11 +360,8 @@ export class Registry implements Client {
         const conditions = ((old.status?.conditions as Array<{ type: string }> | undefined) ?? []).filter((c) => c.type !== 'PodScheduled');
         obj.status = { ...(old.status ?? {}), conditions: [{ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: nowStamp() }, ...conditions] };
       }
-      if (obj.metadata.uid !== undefined && body.metadata.uid && body.metadata.uid !== old.metadata.uid) {
-        throw conflict(info, name, `Precondition failed: UID in precondition: ${body.metadata.uid}, UID in object meta: ${old.metadata.uid}`);
-      }
-      if (JSON.stringify(obj.spec) !== JSON.stringify(old.spec) && old.metadata.generation !== undefined) {
-        obj.metadata.generation = (old.metadata.generation ?? 0) + 1;
+      if (obj.metadata.uid !== undefined && sentUid && sentUid !== old.metadata.uid) {
+        throw conflict(info, name, `Precondition failed: UID in precondition: ${sentUid}, UID in object meta: ${old.metadata.uid}`);
       }
       // Objects being deleted may not gain new finalizers.
       if (old.metadata.deletionTimestamp) {
@@ -367,6 +372,11 @@ export class Registry implements Client {
       }
     }
     this.#admit(info, obj, old, opts);
+    // Compared after defaulting: a body that omits only defaulted fields (kubectl replace of the
+    // original file) is no spec change.
+    if (part === 'main' && JSON.stringify(obj.spec) !== JSON.stringify(old.spec) && old.metadata.generation !== undefined) {
+      obj.metadata.generation = (old.metadata.generation ?? 0) + 1;
+    }
     obj.apiVersion = apiVersionOf(info);
     obj.kind = info.kind;
     delete obj.metadata.resourceVersion;
@@ -452,7 +462,6 @@ export class Registry implements Client {
       throw new ApiError('Forbidden', `namespaces "${name}" is forbidden: this namespace may not be deleted`, { name, kind: 'namespaces' });
     }
     const graceful = finalizers.length > 0 || (isNamespace && (obj.spec?.finalizers ?? []).length > 0);
-    if (opts.dryRun) return this.#decorate(info, cur.json, opts.version);
     if (graceful) {
       if (obj.metadata.deletionTimestamp && JSON.stringify(finalizers) === JSON.stringify(obj.metadata.finalizers ?? [])) return this.#decorate(info, cur.json, opts.version);
       obj.metadata.deletionTimestamp ??= nowStamp();
@@ -460,12 +469,15 @@ export class Registry implements Client {
       obj.metadata.finalizers = finalizers;
       if (!finalizers.length) delete obj.metadata.finalizers;
       if (isNamespace) obj.status = { ...(obj.status ?? {}), phase: 'Terminating' };
+      // A dry run returns the object as it would be marked for deletion.
+      if (opts.dryRun) return this.#decorate(info, JSON.stringify(obj), opts.version);
       const stored = this.store.put(info.key, nsName, name, cur.rv, (rv) => {
         obj.metadata.resourceVersion = String(rv);
         return JSON.stringify(obj);
       });
       return this.#decorate(info, stored.json, opts.version);
     }
+    if (opts.dryRun) return this.#decorate(info, cur.json, opts.version);
     const removed = this.store.remove(info.key, nsName, name, cur.rv, (rv) => {
       obj.metadata.resourceVersion = String(rv);
       return JSON.stringify(obj);
@@ -481,7 +493,12 @@ export class Registry implements Client {
     // Custom resources go with their definition.
     for (const o of this.store.list(gone.key)) {
       try {
-        this.store.remove(gone.key, o.ns, o.name, 'present', () => o.json);
+        // The DELETED event carries the delete's revision, like every other delete, so watchers can resume after it.
+        this.store.remove(gone.key, o.ns, o.name, 'present', (rv) => {
+          const last = JSON.parse(o.json) as KObject;
+          last.metadata.resourceVersion = String(rv);
+          return JSON.stringify(last);
+        });
       } catch {
         // Already gone.
       }

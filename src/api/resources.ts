@@ -114,7 +114,8 @@ export function compareKubeVersions(a: string, b: string): number {
   };
   const pa = parse(a);
   const pb = parse(b);
-  if (!pa || !pb) return pa ? -1 : pb ? 1 : a < b ? -1 : 1;
+  // A comparator must answer 0 for equal names, or sort() may order them inconsistently.
+  if (!pa || !pb) return pa ? -1 : pb ? 1 : a < b ? -1 : a > b ? 1 : 0;
   if (pa[0] !== pb[0]) return pb[0] - pa[0];
   if (pa[1] !== pb[1]) return pb[1] - pa[1];
   return pb[2] - pa[2];

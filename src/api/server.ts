@@ -12,7 +12,7 @@ import { aggregated, aggregatedContentType, legacyCoreVersions, legacyGroup, leg
 import { openapiV3Document, openapiV3Index } from './openapi.ts';
 import { crdPrinter, printerFor, toTable } from './printers/index.ts';
 import { type CallOptions, type Registry } from './registry.ts';
-import { formatSelector } from './selectors.ts';
+import { formatSelector, parseFieldSelector, parseLabelSelector } from './selectors.ts';
 import type { Closeable, DeleteOptions, KObject, PatchType, Printer, ResourceInfo, WatchEvent } from './types.ts';
 
 export interface ApiServerOptions {
@@ -156,7 +156,8 @@ export class ApiServer {
       if (path === '/version') return this.#json(res, 200, serverVersion);
       if (path === '/api') {
         if (accept.includes('as=APIGroupDiscoveryList')) return this.#json(res, 200, aggregated(resources, true), aggregatedContentType);
-        return this.#json(res, 200, legacyCoreVersions(`${this.#opts.host}:${this.#opts.port}`));
+        // The bound port: opts.port may be 0 (pick any).
+        return this.#json(res, 200, legacyCoreVersions(`${this.#opts.host}:${(this.#server.address() as AddressInfo).port}`));
       }
       if (path === '/apis') {
         if (accept.includes('as=APIGroupDiscoveryList')) return this.#json(res, 200, aggregated(resources, false), aggregatedContentType);
@@ -191,7 +192,7 @@ export class ApiServer {
 
   /** Parses a resource path into its parts, or undefined. */
   #route(path: string): Route | undefined {
-    const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
+    const parts = path.split('/').filter(Boolean).map(decodeSegment);
     let group: string;
     let version: string;
     let rest: string[];
@@ -418,10 +419,12 @@ export class ApiServer {
       if (watch) this.#watches.delete(watch);
       res.end();
     };
-    // Validate before the 200 goes out so that a bad resourceVersion gets a plain 400.
+    // Validate before the 200 goes out so that a bad resourceVersion or selector gets a plain 400.
     if (opts.resourceVersion && !/^\d+$/.test(opts.resourceVersion)) {
       throw badRequest(`invalid resource version: "${opts.resourceVersion}" is not a valid resource version`);
     }
+    parseLabelSelector(opts.labelSelector);
+    parseFieldSelector(opts.fieldSelector);
     res.writeHead(200, { 'Content-Type': table ? tableType : 'application/json', 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache, private' });
     res.flushHeaders();
     const onRaw = (type: string, json: string): void => {
@@ -441,7 +444,9 @@ export class ApiServer {
     const wopts = { ...opts, allowBookmarks: bookmarks };
     // Table watches print every object; plain ones can pass the stored text straight through.
     watch = printer ? this.#registry.watch(info.key, ns, wopts, onEvent) : this.#registry.watchRaw(info.key, ns, wopts, onEvent, onRaw);
-    this.#watches.add(watch);
+    // An expired watch has already ended (ERROR event) inside the call above: nothing to track.
+    if (ended) watch.close();
+    else this.#watches.add(watch);
     const timeout = Number(new URL(req.url ?? '/', 'https://skiff').searchParams.get('timeoutSeconds') ?? 0);
     if (timeout > 0) setTimeout(end, timeout * 1000).unref();
     req.on('close', end);
@@ -466,6 +471,15 @@ export class ApiServer {
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** A percent-decoded path segment; a malformed escape is the client's error (400), not a 500. */
+function decodeSegment(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    throw badRequest(`the URL path segment "${s}" has a malformed percent-escape`);
+  }
 }
 
 function includeOf(v: string | null | undefined): 'None' | 'Metadata' | 'Object' {

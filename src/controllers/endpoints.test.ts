@@ -39,7 +39,7 @@ test('endpoints list ready pods under addresses and follow readiness changes', a
       return s?.length === 1 && s[0].addresses?.length === 1 && s[0].notReadyAddresses?.length === 1;
     });
     const subset = subsetsOf(env, 'web')![0];
-    assert.deepEqual(subset.addresses[0], { ip: a.status.podIP, targetRef: { kind: 'Pod', namespace: 'default', name: a.metadata.name, uid: a.metadata.uid } });
+    assert.deepEqual(subset.addresses[0], { ip: a.status.podIP, nodeName: 'skiff-test', targetRef: { kind: 'Pod', namespace: 'default', name: a.metadata.name, uid: a.metadata.uid } });
     assert.equal(subset.notReadyAddresses[0].ip, b.status.podIP);
     // targetPort "http" resolves through the container port name.
     assert.deepEqual(subset.ports, [
