@@ -8,8 +8,12 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 await build({
-  entryPoints: [join(root, 'src', 'cli', 'main.ts')],
-  outfile: join(root, 'dist', 'skiff.js'),
+  entryPoints: { skiff: join(root, 'src', 'cli', 'main.ts') },
+  outdir: join(root, 'dist'),
+  // Code splitting keeps `skiff app <id>` (one process per pod) from loading the API server, SQLite
+  // and the validators: each command imports only its own chunks.
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
   bundle: true,
   platform: 'node',
   format: 'esm',

@@ -1,12 +1,14 @@
 /** `skiff <command>`: the program's entry. */
 import { UsageError } from './args.ts';
-import { up, upFlags } from './up.ts';
+import { upFlags } from './flags.ts';
 
 const usage = `Skiff: a pocket Kubernetes with a built-in service mesh.
 
 Usage:
-  skiff up [flags]     start the cluster (API server, store, controllers)
-  skiff version        print the version
+  skiff up [flags]          start the cluster (API server, store, controllers, node agent)
+  skiff app <id> [args]     run a built-in image's app in the foreground (what pods run)
+  skiff load [flags] URL    fortio-compatible HTTP load generator (as \`fortio load\`)
+  skiff version             print the version
 
 Flags for up:
 ${upFlags.map((f) => `  --${f.name.padEnd(14)} ${f.help}`).join('\n')}
@@ -16,7 +18,14 @@ async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   switch (cmd) {
     case 'up':
-      return up(rest);
+      return (await import('./up.ts')).up(rest);
+    case 'app': {
+      const [id, ...args] = rest;
+      if (!id) throw new UsageError('skiff app needs an app id, e.g. skiff app userlist');
+      return (await import('../apps/index.ts')).runApp(id, args, process.env, (s) => process.stdout.write(s));
+    }
+    case 'load':
+      return (await import('../apps/index.ts')).runApp('fortio', ['load', ...rest], process.env, (s) => process.stdout.write(s));
     case 'version':
     case '--version':
       process.stdout.write('skiff 0.1.0 (Kubernetes API v1.32)\n');

@@ -10,14 +10,9 @@ import { Store } from '../store/index.ts';
 import { ApiServer, Registry, ensurePki } from '../api/index.ts';
 import { installAdmission, startControllers } from '../controllers/index.ts';
 import { seed } from './seed.ts';
-import { parseFlags, UsageError, type FlagSpec } from './args.ts';
+import { parseFlags, UsageError } from './args.ts';
+import { upFlags } from './flags.ts';
 
-export const upFlags: FlagSpec[] = [
-  { name: 'data-dir', type: 'string', env: 'SKIFF_DATA_DIR', help: 'where state, certificates and the kubeconfig live (default ~/.skiff, env SKIFF_DATA_DIR)' },
-  { name: 'api-port', type: 'number', help: 'HTTPS port of the Kubernetes API (default 6443; 0 picks a free port)' },
-  { name: 'ingress-port', type: 'number', help: 'port of the ingress controller (default 80 when allowed, else 8080)' },
-  { name: 'host', type: 'string', help: 'address the API listens on (default 127.0.0.1)' },
-];
 
 /** Defaults for `skiff up`, applied once. */
 export const upDefaults = { apiPort: 6443, host: '127.0.0.1' };

@@ -1,0 +1,63 @@
+/**
+ * Skiff's built-in images: the apps the course deploys, each runnable as `skiff app <id> [args]`.
+ * The node agent maps image names to these ids (src/node/images.ts); this file only runs them.
+ */
+import { start as startUserlist } from './userlist/index.ts';
+import { start as startHttpbin } from './httpbin/index.ts';
+import { start as startHello } from './hello/index.ts';
+import { start as startFortio, fortioCli } from './fortio/index.ts';
+import { start as startBookinfo, type BookinfoService } from './bookinfo/index.ts';
+
+type Env = Record<string, string | undefined>;
+
+/** The app ids `skiff app` runs, with the port each listens on by default. */
+export const apps: Record<string, { port: number; about: string }> = {
+  userlist: { port: 8181, about: 'ssongman/userlist: the course user list (JSON API and HTML page)' },
+  httpbin: { port: 80, about: 'httpbin: HTTP request and response service' },
+  hello: { port: 8080, about: 'honester/hello-server: Hello server - VERSION, RANDOM_ERROR, LOG' },
+  fortio: { port: 8080, about: 'fortio/fortio: echo server; `fortio load|curl` client' },
+  bookinfo: { port: 9080, about: 'Istio Bookinfo: productpage, details, reviews v1-v3, ratings' },
+  sleep: { port: 0, about: 'tool images (curl, busybox, alpine, ubuntu) with no command: sleeps' },
+};
+
+/** Runs a built-in app in this process until SIGTERM/SIGINT; resolves with the exit code. */
+export async function runApp(id: string, args: string[], env: Env, out: (line: string) => void): Promise<number> {
+  const host = env.POD_IP || '127.0.0.1';
+  const port = (dflt: number): number => (env.PORT ? Number(env.PORT) : dflt);
+  const log = (line: string): void => out(`${line}\n`);
+  let running: { close(): Promise<void> } | undefined;
+  switch (id) {
+    case 'userlist':
+      running = await startUserlist({ host, port: port(apps.userlist.port), env, log });
+      break;
+    case 'httpbin':
+      running = await startHttpbin({ host, port: port(apps.httpbin.port), env, log });
+      break;
+    case 'hello':
+      running = await startHello({ host, port: port(apps.hello.port), env, log });
+      break;
+    case 'fortio':
+      // `fortio server` or no args runs the server; anything else is the CLI (load, curl, ...).
+      if (args.length && args[0] !== 'server') return fortioCli(args, { stdout: out, stderr: (s) => process.stderr.write(s), env });
+      running = await startFortio({ host, port: port(apps.fortio.port), env, log });
+      break;
+    case 'bookinfo': {
+      const service = args[0] as BookinfoService;
+      if (!['productpage', 'details', 'reviews', 'ratings'].includes(service)) throw new Error(`unknown bookinfo service "${args[0] ?? ''}": expected productpage, details, reviews or ratings`);
+      running = await startBookinfo({ host, port: port(apps.bookinfo.port), env, log, service, version: args[1] });
+      break;
+    }
+    case 'sleep':
+      break;
+    default:
+      throw new Error(`unknown app "${id}": built-in apps are ${Object.keys(apps).join(', ')}`);
+  }
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+    // A sleeping container keeps the event loop alive with one idle timer.
+    if (!running) setInterval(() => {}, 1 << 30);
+  });
+  await running?.close();
+  return 0;
+}
