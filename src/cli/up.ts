@@ -9,6 +9,11 @@ import { randomBytes } from 'node:crypto';
 import { Store } from '../store/index.ts';
 import { ApiServer, Registry, ensurePki } from '../api/index.ts';
 import { installAdmission, startControllers } from '../controllers/index.ts';
+import { NodeAgent } from '../node/index.ts';
+import { installPodStreams } from '../node/streams/index.ts';
+import { ServiceProxy } from '../net/index.ts';
+import { IngressController } from '../net/ingress/index.ts';
+import { realpathSync } from 'node:fs';
 import { seed } from './seed.ts';
 import { parseFlags, UsageError } from './args.ts';
 import { upFlags } from './flags.ts';
@@ -27,6 +32,7 @@ export interface SkiffOptions {
 /** A running Skiff: close() stops everything it started; idempotent. */
 export interface Skiff {
   apiPort: number;
+  ingressPort: number;
   kubeconfig: string;
   close(): Promise<void>;
 }
@@ -99,6 +105,11 @@ function kubeconfigText(server: string, caPem: string, token: string): string {
   ].join('\n');
 }
 
+/** The program pods' built-in apps run as: this very skiff (bin/skiff.js), wherever it was started from. */
+function skiffBinPath(): string {
+  return process.env.SKIFF_BIN ?? realpathSync(process.argv[1]);
+}
+
 /** Starts Skiff in this process. */
 export async function startSkiff(opts: SkiffOptions): Promise<Skiff> {
   mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
@@ -126,9 +137,21 @@ export async function startSkiff(opts: SkiffOptions): Promise<Skiff> {
     seed(registry, { apiPort });
     const controllers = startControllers(registry, { nodeName, registry });
     closers.push(() => controllers.close());
+    // Networking before the node agent, so a pod's proxy and its services answer as soon as it runs.
+    const net = new ServiceProxy({ client: registry });
+    await net.start();
+    closers.push(() => net.close());
+    const ingress = new IngressController({ client: registry, picker: net, port: opts.ingressPort });
+    const ingressPort = await ingress.start();
+    closers.push(() => ingress.close());
+    const agent = new NodeAgent({ client: registry, nodeName, dataDir: opts.dataDir, skiffBin: skiffBinPath() });
+    installPodStreams(server, { client: registry, runtime: agent });
+    await agent.start();
+    // Closed first of all (closers run last-in first-out): every pod process ends before the rest.
+    closers.push(() => agent.close());
     const kubeconfig = join(opts.dataDir, 'kubeconfig');
     writeFileSync(kubeconfig, kubeconfigText(`https://${connectHost.includes(':') ? `[${connectHost}]` : connectHost}:${apiPort}`, pki.caPem, token), { mode: 0o600 });
-    return { apiPort, kubeconfig, close };
+    return { apiPort, ingressPort, kubeconfig, close };
   } catch (e) {
     await close();
     throw e;
@@ -153,6 +176,7 @@ export async function up(argv: string[]): Promise<number> {
     [
       `Skiff is up in ${Date.now() - started} ms: Kubernetes API v1.32 at https://${(flags.host as string | undefined) ?? upDefaults.host}:${skiff.apiPort}`,
       `  data dir: ${dataDir}`,
+      `  ingress:  http://127.0.0.1:${skiff.ingressPort} (route by Host header, e.g. curl -H 'Host: app.user11.127.0.0.1.nip.io' ...)`,
       '',
       'Point kubectl at it:',
       `  export KUBECONFIG=${skiff.kubeconfig}`,

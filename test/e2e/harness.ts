@@ -51,6 +51,7 @@ export interface SkiffProcess {
   dataDir: string;
   kubeconfig: string;
   apiPort: number;
+  ingressPort: number;
   home: string;
   output(): string;
   /** Runs the pinned kubectl against this Skiff. */
@@ -67,7 +68,7 @@ export interface SkiffProcess {
 export async function startSkiff(opts: { dataDir?: string; extraArgs?: string[]; /** e.g. ['taskset', '-c', '0'] for benchmarks */ prefix?: string[] } = {}): Promise<SkiffProcess> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'skiff-e2e-'));
   const home = mkdtempSync(join(tmpdir(), 'skiff-home-'));
-  const argv = [process.execPath, join(root, 'bin', 'skiff.js'), 'up', '--data-dir', dataDir, '--api-port', '0', ...(opts.extraArgs ?? [])];
+  const argv = [process.execPath, join(root, 'bin', 'skiff.js'), 'up', '--data-dir', dataDir, '--api-port', '0', '--ingress-port', '0', ...(opts.extraArgs ?? [])];
   const [cmd, ...args] = [...(opts.prefix ?? []), ...argv];
   const proc = spawn(cmd, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -94,12 +95,14 @@ export async function startSkiff(opts: { dataDir?: string; extraArgs?: string[];
   }
   const kubeconfig = join(dataDir, 'kubeconfig');
   const apiPort = Number(/https:\/\/[^:]+:(\d+)/.exec(readFileSync(kubeconfig, 'utf8'))?.[1]);
+  const ingressPort = Number(/ingress: +http:\/\/[^:]+:(\d+)/.exec(out)?.[1]);
   const env = (extra?: NodeJS.ProcessEnv): NodeJS.ProcessEnv => ({ ...process.env, KUBECONFIG: kubeconfig, HOME: home, KUBECTL_EXTERNAL_DIFF: '', ...extra });
   const sp: SkiffProcess = {
     proc,
     dataDir,
     kubeconfig,
     apiPort,
+    ingressPort,
     home,
     output: () => out,
     kubectl: (args, o = {}) => run(o.bin ?? kubectl132, args, { env: env(o.env), input: o.input, timeoutMs: o.timeoutMs }),
