@@ -327,7 +327,8 @@ export class PodRunner {
       c.probers = [];
       if (c.proc === proc) c.proc = undefined;
       c.state = { terminated: { exitCode, reason: exitCode === 0 ? 'Completed' : 'Error', startedAt, finishedAt: nowStamp(), containerID: c.containerID } };
-      c.ready = false;
+      // A completed init container reports ready, as the kubelet does.
+      c.ready = c.init && !c.sidecar && exitCode === 0;
       c.started = false;
       if (this.#stopping) return this.#changed();
       this.#afterRun(c, exitCode, Date.now() - c.runStart);
