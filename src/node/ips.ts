@@ -23,8 +23,15 @@ export class IpAllocator {
   #byUid = new Map<string, number>();
   #used = new Set<number>();
   // Allocation walks forward from the last address handed out, so a released address is not reused at
-  // once (a client holding a stale endpoint then fails instead of reaching another pod).
-  #next: number = podNetwork.first;
+  // once (a client holding a stale endpoint then fails instead of reaching another pod). It starts at a
+  // random place: two Skiffs on one machine (a class box, parallel tests) share 127.42.0.0/16, and
+  // starting both at .0.2 would put their first pods on the same address.
+  #next: number;
+
+  /** `start` (a host-part number) pins where allocation begins; tests use it. */
+  constructor(opts: { start?: number } = {}) {
+    this.#next = opts.start ?? podNetwork.first + Math.floor(Math.random() * (podNetwork.last - podNetwork.first));
+  }
 
   /** Keeps `ip` for `uid`; false when it is outside the range or taken by another pod. */
   reserve(uid: string, ip: string): boolean {

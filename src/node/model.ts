@@ -83,6 +83,12 @@ export interface Ctr extends ContainerView {
   logFile?: string;
   prevLogFile?: string;
   probers: Prober[];
+  /**
+   * For built-in apps with a containerPort and no startup or readiness probe of their own: a TCP
+   * check on that port, so the container is not Ready (and gets no traffic) before its app listens.
+   * A real image's process would race the same way; Skiff's apps start in ~0.2 s, so it costs nothing.
+   */
+  implicitStartup?: ProbeSpec;
 }
 
 /** The startedAt the runtime reports for a container that never started. */

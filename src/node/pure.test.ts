@@ -60,7 +60,7 @@ describe('expand()', () => {
 
 describe('IpAllocator', () => {
   it('skips 127.42.0.0 and .0.1, keeps reserved addresses and frees on release', () => {
-    const ips = new IpAllocator();
+    const ips = new IpAllocator({ start: 2 });
     assert.equal(ips.reserve('old', '127.42.0.2'), true);
     assert.equal(ips.reserve('clash', '127.42.0.2'), false);
     assert.equal(ips.reserve('bad', '10.0.0.1'), false);
@@ -69,6 +69,10 @@ describe('IpAllocator', () => {
     ips.release('old');
     assert.equal(ips.allocate('b'), '127.42.0.4');
     assert.equal(ips.size, 2);
+  });
+  it('starts at a random place, so two Skiffs on one machine do not hand out the same first addresses', () => {
+    const firsts = new Set(Array.from({ length: 5 }, (_, i) => new IpAllocator().allocate(`p${i}`)));
+    assert.ok(firsts.size > 1);
   });
 });
 

@@ -292,6 +292,8 @@ export class PodRunner {
     c.pullN = 0;
     ev('Normal', 'Pulled', `Container image "${c.spec.image}" already present on machine`);
     const argv = img.kind === 'app' ? [process.execPath, this.#host.skiffBin, 'app', img.app, ...img.args] : img.argv;
+    const appPort = c.spec.ports?.[0]?.containerPort;
+    c.implicitStartup = img.kind === 'app' && appPort && !c.spec.startupProbe && !c.spec.readinessProbe ? { tcpSocket: { port: appPort }, periodSeconds: 1, timeoutSeconds: 1, failureThreshold: 600 } : undefined;
     if (c.hasRun) {
       c.restartCount++;
     }
@@ -320,7 +322,7 @@ export class PodRunner {
     c.runStart = Date.now();
     const startedAt = nowStamp();
     c.state = { running: { startedAt } };
-    c.started = !c.spec.startupProbe;
+    c.started = !(c.spec.startupProbe ?? c.implicitStartup);
     c.ready = c.started && !c.spec.readinessProbe && !(c.init && !c.sidecar);
     void proc.exited.then((exitCode) => {
       for (const p of c.probers) p.close();
@@ -376,11 +378,14 @@ export class PodRunner {
       },
     };
     const proc = c.proc;
-    const make = (kind: ProbeKind, spec: ProbeSpec): Prober => {
+    const make = (kind: ProbeKind, spec: ProbeSpec, implicit = false): Prober => {
       const title = kind[0].toUpperCase() + kind.slice(1);
       return new Prober(kind, spec, target, {
-        secondMs: this.#host.settings.probeSecondMs,
-        onFailure: (msg) => this.#host.event(this.#pod, 'Warning', 'Unhealthy', `${title} probe failed: ${msg}`),
+        // The implicit check looks every 50 ms: it only waits for the app's listen, then stops.
+        secondMs: implicit ? 50 : this.#host.settings.probeSecondMs,
+        onFailure: (msg) => {
+          if (!implicit) this.#host.event(this.#pod, 'Warning', 'Unhealthy', `${title} probe failed: ${msg}`);
+        },
         onChange: (ok) => {
           if (c.proc !== proc || this.#stopping) return;
           if (kind === 'readiness') {
@@ -405,6 +410,7 @@ export class PodRunner {
     };
     if (c.init && !c.sidecar) return;
     if (c.spec.startupProbe) c.probers.push(make('startup', c.spec.startupProbe));
+    else if (c.implicitStartup) c.probers.push(make('startup', c.implicitStartup, true));
     else regular();
   }
 

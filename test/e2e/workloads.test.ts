@@ -4,21 +4,17 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSkiff, eventually, root, type SkiffProcess } from './harness.ts';
-import { kubeletLoop } from './kubelet.ts';
 
 const fixtures = join(root, 'test', 'fixtures');
 let skiff: SkiffProcess;
-let kubelet: { stop(): Promise<void> };
 const ns = 'user11';
 const k = (...args: string[]) => skiff.kubectl(['-n', ns, ...args]);
 
 before(async () => {
   skiff = await startSkiff();
   await skiff.kubectl(['create', 'namespace', ns]);
-  kubelet = kubeletLoop(skiff, ns);
 });
 after(async () => {
-  await kubelet?.stop();
   await skiff?.stop();
   skiff?.cleanup();
 });
