@@ -22,6 +22,21 @@ export const apps: Record<string, { port: number; about: string }> = {
 
 /** Runs a built-in app in this process until SIGTERM/SIGINT; resolves with the exit code. */
 export async function runApp(id: string, args: string[], env: Env, out: (line: string) => void): Promise<number> {
+  try {
+    return await runAppInner(id, args, env, out);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException & { address?: string; port?: number };
+    // The one failure users cause most: two containers (or a host program) on one address and port.
+    if (err.code === 'EADDRINUSE' || err.code === 'EACCES') {
+      const why = err.code === 'EADDRINUSE' ? 'the port is already in use (another container of this pod, or a program on this machine, listens there)' : 'permission denied (ports below 1024 need root)';
+      process.stderr.write(`${id}: cannot listen on ${err.address ?? env.POD_IP ?? '127.0.0.1'}:${err.port ?? env.PORT ?? ''}: ${why}\n`);
+      return 1;
+    }
+    throw e;
+  }
+}
+
+async function runAppInner(id: string, args: string[], env: Env, out: (line: string) => void): Promise<number> {
   const host = env.POD_IP || '127.0.0.1';
   const port = (dflt: number): number => (env.PORT ? Number(env.PORT) : dflt);
   const log = (line: string): void => out(`${line}\n`);
