@@ -9,7 +9,8 @@ import path from 'node:path';
 import type { KObject } from '../api/index.ts';
 import { ContainerProcess } from './container.ts';
 import { ContainerConfigError, containerEnv, expandCommand } from './env.ts';
-import { resolveImage } from './images.ts';
+import { builtInImage, resolveImage } from './images.ts';
+import { installShims } from './shims.ts';
 import { logFilePath, podLogDir } from './logs.ts';
 import { adoptContainer, neverStarted, portMap, type ContainerSpec, type Ctr, type RunnerHost } from './model.ts';
 import { Prober, type ProbeKind, type ProbeSpec } from './probes.ts';
@@ -270,6 +271,7 @@ export class PodRunner {
       return this.#retryAfter(c, this.#host.settings.backoffBaseMs);
     }
     env.SKIFF_ROOT = ctr.root;
+    installShims(ctr.root, builtInImage(c.spec.image)?.binaries ?? [], this.#host.skiffBin, env);
     const img = resolveImage(c.spec.image, expandCommand(c.spec, env));
     if (img.kind === 'unknown') {
       // As the kubelet: ErrImagePull first, then ImagePullBackOff until the next attempt.

@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { accessSync, constants as fsConstants, statSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
+import { basename, isAbsolute, join } from 'node:path';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Client, KObject, UpgradeHandler } from '../../api/index.ts';
@@ -75,6 +75,16 @@ export function resolveExecutable(cmd: string, env: Record<string, string>, cwd:
       statSync(p);
       return { path: p };
     } catch {
+      // A built-in image's own program at its image path (`/usr/bin/fortio`): its shim, when there is one.
+      const shim = env.SKIFF_SHIMS ? join(env.SKIFF_SHIMS, basename(cmd)) : undefined;
+      if (shim && isAbsolute(cmd)) {
+        try {
+          statSync(shim);
+          return { path: shim };
+        } catch {
+          // No shim by that name either.
+        }
+      }
       return { error: `exec: "${cmd}": stat ${cmd}: no such file or directory: unknown` };
     }
   }
