@@ -4,9 +4,13 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { eventually, root, run, startSkiff, type SkiffProcess } from './harness.ts';
+import { eventually, hasShared, root, run, sharedDir, startSkiff, type SkiffProcess } from './harness.ts';
 
 const fixtures = join(root, 'test', 'fixtures');
+// The course's own files when shared/ is next to the project; Skiff's copy of them otherwise.
+const userlistFiles = hasShared
+  ? ['11.userlist-deployment.yaml', '12.userlist-svc.yaml'].flatMap((f) => ['-f', join(sharedDir, 'fixtures', 'course', 'kubernetes', 'userlist', f)])
+  : ['-f', join(fixtures, 'userlist.yaml')];
 let skiff: SkiffProcess;
 const ns = 'user11';
 const k = (...args: string[]) => skiff.kubectl(['-n', ns, ...args]);
@@ -48,7 +52,7 @@ test('1. create -f runs the userlist pod: get pod -w shows ContainerCreating, th
   const w = skiff.spawnKubectl(['-n', ns, 'get', 'pod', '-w']);
   try {
     await eventually(() => /No resources found|NAME/.test(w.out()));
-    const r = await k('create', '-f', join(fixtures, 'userlist.yaml'));
+    const r = await k('create', ...userlistFiles);
     assert.equal(r.code, 0, r.stderr);
     assert.ok(await eventually(() => /^userlist-\S+\s+1\/1\s+Running\s+0/m.test(w.out())), w.out());
     assert.match(w.out(), /^userlist-\S+\s+0\/1\s+ContainerCreating\s+0/m);
@@ -187,7 +191,7 @@ test('faults: a port already taken gets a clear error in the logs and the pod st
 test('8. delete -f removes everything, and no process is left', async () => {
   await k('delete', 'ingress', 'userlist-ingress');
   await k('delete', 'svc', 'userlist-svc2');
-  let r = await k('delete', '-f', join(fixtures, 'userlist.yaml'));
+  let r = await k('delete', ...userlistFiles);
   assert.equal(r.code, 0, r.stderr);
   r = await k('delete', 'pod', 'curltest', '--grace-period=1');
   assert.equal(r.code, 0, r.stderr);
