@@ -1,8 +1,9 @@
 // The course's built-in images as pods: httpbin behind a Service, fortio's CLI inside its pod, hello-server's env.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { eventually, root, startSkiff, type SkiffProcess } from './harness.ts';
+import { eventually, kubectl132, root, startSkiff, type SkiffProcess } from './harness.ts';
 
 let skiff: SkiffProcess;
 const ns = 'apps';
@@ -51,4 +52,23 @@ test('httpbin answers as httpbin does, and hello-server follows VERSION', async 
     return x.stdout.includes('Hello server') ? x.stdout : undefined;
   });
   assert.equal(body?.trim(), 'Hello server - v2');
+});
+
+test('kubectl attach -i reaches a container that keeps stdin open', async () => {
+  const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'catter' }, spec: { containers: [{ name: 'c', image: 'busybox', stdin: true, command: ['sh', '-c', 'echo started; while read l; do echo "got: $l"; done'] }] } };
+  let r = await skiff.kubectl(['-n', ns, 'apply', '-f', '-'], { input: JSON.stringify(pod) });
+  assert.equal(r.code, 0, r.stderr);
+  r = await k('wait', '--for=condition=Ready', 'pod/catter', '--timeout=30s');
+  assert.equal(r.code, 0, r.stderr);
+  const attach = spawn(kubectl132, ['-n', ns, 'attach', '-i', 'catter'], { env: { ...process.env, KUBECONFIG: skiff.kubeconfig, HOME: skiff.home }, stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  attach.stdout.on('data', (d) => (out += d));
+  try {
+    attach.stdin.write('hello\n');
+    assert.ok(await eventually(() => out.includes('got: hello')), out);
+  } finally {
+    attach.kill();
+  }
+  r = await k('logs', 'catter');
+  assert.match(r.stdout, /started\ngot: hello/);
 });
