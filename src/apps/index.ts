@@ -2,11 +2,9 @@
  * Skiff's built-in images: the apps the course deploys, each runnable as `skiff app <id> [args]`.
  * The node agent maps image names to these ids (src/node/images.ts); this file only runs them.
  */
-import { start as startUserlist } from './userlist/index.ts';
-import { start as startHttpbin } from './httpbin/index.ts';
-import { start as startHello } from './hello/index.ts';
-import { start as startFortio, fortioCli } from './fortio/index.ts';
-import { start as startBookinfo, type BookinfoService } from './bookinfo/index.ts';
+// Each app is imported only when it runs: a pod's process then loads one app's code, not five
+// (every pod is its own process, so this is startup time and memory per pod).
+import type { BookinfoService } from './bookinfo/index.ts';
 
 type Env = Record<string, string | undefined>;
 
@@ -43,23 +41,23 @@ async function runAppInner(id: string, args: string[], env: Env, out: (line: str
   let running: { close(): Promise<void> } | undefined;
   switch (id) {
     case 'userlist':
-      running = await startUserlist({ host, port: port(apps.userlist.port), env, log });
+      running = await (await import('./userlist/index.ts')).start({ host, port: port(apps.userlist.port), env, log });
       break;
     case 'httpbin':
-      running = await startHttpbin({ host, port: port(apps.httpbin.port), env, log });
+      running = await (await import('./httpbin/index.ts')).start({ host, port: port(apps.httpbin.port), env, log });
       break;
     case 'hello':
-      running = await startHello({ host, port: port(apps.hello.port), env, log });
+      running = await (await import('./hello/index.ts')).start({ host, port: port(apps.hello.port), env, log });
       break;
     case 'fortio':
       // `fortio server` or no args runs the server; anything else is the CLI (load, curl, ...).
-      if (args.length && args[0] !== 'server') return fortioCli(args, { stdout: out, stderr: (s) => process.stderr.write(s), env });
-      running = await startFortio({ host, port: port(apps.fortio.port), env, log });
+      if (args.length && args[0] !== 'server') return (await import('./fortio/index.ts')).fortioCli(args, { stdout: out, stderr: (s) => process.stderr.write(s), env });
+      running = await (await import('./fortio/index.ts')).start({ host, port: port(apps.fortio.port), env, log });
       break;
     case 'bookinfo': {
       const service = args[0] as BookinfoService;
       if (!['productpage', 'details', 'reviews', 'ratings'].includes(service)) throw new Error(`unknown bookinfo service "${args[0] ?? ''}": expected productpage, details, reviews or ratings`);
-      running = await startBookinfo({ host, port: port(apps.bookinfo.port), env, log, service, version: args[1] });
+      running = await (await import('./bookinfo/index.ts')).start({ host, port: port(apps.bookinfo.port), env, log, service, version: args[1] });
       break;
     }
     case 'sleep':
