@@ -100,9 +100,9 @@ test('`close()` is idempotent', async () => {
   await app.close();
 });
 
-test('main.ts runs as a process, answers on PORT, logs, and exits 0 on SIGTERM', async () => {
+test('`skiff app hello` runs it as a process, answers on PORT, logs, and exits 0 on SIGTERM', async () => {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/apps/hello/main.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'app', 'hello'], {
     cwd: new URL('../../../', import.meta.url),
     env: { ...process.env, PORT: String(port), POD_IP: '127.0.0.1', LOG: '1', VERSION: 'v9' },
     stdio: ['ignore', 'pipe', 'pipe'],

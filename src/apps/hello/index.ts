@@ -4,20 +4,9 @@
  * probability p, and `LOG=1` logs one line per request (`Hello server - v2 - 200`, `Hello server - v2 - 503 (random)`).
  */
 import http from 'node:http';
+import { listen, type AppOptions, type RunningApp } from '../serve.ts';
 
-/** What every built-in app is started with. */
-export interface AppOptions {
-  host: string;
-  port: number;
-  env: Record<string, string | undefined>;
-  log?: (line: string) => void;
-}
-
-/** A started app: the port it listens on, and an idempotent close(). */
-export interface RunningApp {
-  port: number;
-  close(): Promise<void>;
-}
+export type { AppOptions, RunningApp } from '../serve.ts';
 
 /** Defaults of the original image. */
 export const DEFAULTS = { port: 8080, version: 'v1' } as const;
@@ -70,29 +59,3 @@ export function start(opts: AppOptions): Promise<RunningApp> {
   return listen(server, opts);
 }
 
-/** Listens on host:port and wraps the server into a RunningApp. */
-function listen(server: http.Server, opts: AppOptions): Promise<RunningApp> {
-  return new Promise((resolve, reject) => {
-    function onListenError(err: Error): void {
-      reject(err);
-    }
-    function onRuntimeError(err: Error): void {
-      opts.log?.(`server error: ${err.message}`);
-    }
-    let closing: Promise<void> | undefined;
-    function close(): Promise<void> {
-      closing ??= new Promise<void>((done) => {
-        server.close(() => done());
-        server.closeAllConnections();
-      });
-      return closing;
-    }
-    server.once('error', onListenError);
-    server.listen(opts.port, opts.host, () => {
-      server.off('error', onListenError);
-      server.on('error', onRuntimeError);
-      const addr = server.address();
-      resolve({ port: typeof addr === 'object' && addr !== null ? addr.port : opts.port, close });
-    });
-  });
-}

@@ -291,9 +291,9 @@ function freePort(): Promise<number> {
   });
 }
 
-test('main.ts runs as a process, answers on PORT and exits 0 on SIGTERM', async () => {
+test('`skiff app httpbin` runs it as a process, answers on PORT and exits 0 on SIGTERM', async () => {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/apps/httpbin/main.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'app', 'httpbin'], {
     cwd: new URL('../../../', import.meta.url),
     env: { ...process.env, PORT: String(port), POD_IP: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],

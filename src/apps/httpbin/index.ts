@@ -4,25 +4,14 @@
  * service-mesh tutorials use (/get, /anything, /status, /delay, /headers, ...).
  */
 import http from 'node:http';
+import { listen, type AppOptions, type RunningApp } from '../serve.ts';
 import { send, sendError, type Ctx } from './respond.ts';
 import { ROUTES, type Route } from './routes.ts';
 
 /** httpbin's caps, and the /status picker (exported for tests and callers that want the same semantics). */
 export { LIMITS, pickStatus } from './routes.ts';
 
-/** What every built-in app is started with. */
-export interface AppOptions {
-  host: string;
-  port: number;
-  env: Record<string, string | undefined>;
-  log?: (line: string) => void;
-}
-
-/** A started app: the port it listens on, and an idempotent close(). */
-export interface RunningApp {
-  port: number;
-  close(): Promise<void>;
-}
+export type { AppOptions, RunningApp } from '../serve.ts';
 
 /** Defaults of the original image; bodies past maxBody answer 413. */
 export const DEFAULTS = { port: 80, maxBody: 10 * 1024 * 1024 } as const;
@@ -123,29 +112,3 @@ export function start(opts: AppOptions): Promise<RunningApp> {
 const EMPTY = Buffer.alloc(0);
 const NO_MATCH = /^/.exec('') as RegExpExecArray; // placeholder until a route matches
 
-/** Listens on host:port; close() is idempotent and drops open keep-alive connections and pending delays. */
-function listen(server: http.Server, opts: AppOptions): Promise<RunningApp> {
-  return new Promise((resolve, reject) => {
-    function onListenError(err: Error): void {
-      reject(err);
-    }
-    function onRuntimeError(err: Error): void {
-      opts.log?.(`server error: ${err.message}`);
-    }
-    let closing: Promise<void> | undefined;
-    function close(): Promise<void> {
-      closing ??= new Promise<void>((done) => {
-        server.close(() => done());
-        server.closeAllConnections();
-      });
-      return closing;
-    }
-    server.once('error', onListenError);
-    server.listen(opts.port, opts.host, () => {
-      server.off('error', onListenError);
-      server.on('error', onRuntimeError);
-      const addr = server.address();
-      resolve({ port: typeof addr === 'object' && addr !== null ? addr.port : opts.port, close });
-    });
-  });
-}

@@ -4,6 +4,7 @@
  * list at `/` whose cat pictures are served from `/assets/image/cat<N>.jpg`.
  */
 import http from 'node:http';
+import { listen, type AppOptions } from '../serve.ts';
 import os from 'node:os';
 import { catJpeg } from './jpeg.ts';
 import { CAT_COLOURS, homePage, inventUsers, springError, whitelabelPage, type User } from './users.ts';
@@ -11,13 +12,7 @@ import { CAT_COLOURS, homePage, inventUsers, springError, whitelabelPage, type U
 /** One invented user. */
 export type { User } from './users.ts';
 
-/** What every built-in app is started with. */
-export interface AppOptions {
-  host: string;
-  port: number;
-  env: Record<string, string | undefined>;
-  log?: (line: string) => void;
-}
+export type { AppOptions } from '../serve.ts';
 
 /** A started app: the port it listens on, the users it invented, and an idempotent close(). */
 export interface RunningApp {
@@ -116,29 +111,3 @@ export function start(opts: AppOptions): Promise<RunningApp> {
   });
 }
 
-/** Listens on host:port; close() is idempotent and drops open keep-alive connections. */
-function listen(server: http.Server, opts: AppOptions): Promise<{ port: number; close(): Promise<void> }> {
-  return new Promise((resolve, reject) => {
-    function onListenError(err: Error): void {
-      reject(err);
-    }
-    function onRuntimeError(err: Error): void {
-      opts.log?.(`server error: ${err.message}`);
-    }
-    let closing: Promise<void> | undefined;
-    function close(): Promise<void> {
-      closing ??= new Promise<void>((done) => {
-        server.close(() => done());
-        server.closeAllConnections();
-      });
-      return closing;
-    }
-    server.once('error', onListenError);
-    server.listen(opts.port, opts.host, () => {
-      server.off('error', onListenError);
-      server.on('error', onRuntimeError);
-      const addr = server.address();
-      resolve({ port: typeof addr === 'object' && addr !== null ? addr.port : opts.port, close });
-    });
-  });
-}

@@ -144,9 +144,9 @@ test('`encodeBlockJpeg()` writes SOF0 with the grid size and rejects ragged grid
   assert.throws(() => encodeBlockJpeg([[[0, 0, 0]], []]), RangeError);
 });
 
-test('main.ts runs as a process, answers on PORT and exits 0 on SIGTERM', async () => {
+test('`skiff app userlist` runs it as a process, answers on PORT and exits 0 on SIGTERM', async () => {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/apps/userlist/main.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'app', 'userlist'], {
     cwd: new URL('../../../', import.meta.url),
     env: { ...process.env, PORT: String(port), POD_IP: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],
