@@ -431,6 +431,27 @@ test('`watch()` with label and field selectors delivers only matching objects', 
   assert.equal(apiError(() => f.reg.watch('configmaps', 'default', { labelSelector: 'a in b' }, () => {})).code, 400);
 });
 
+test('`watch()` with a label selector sees an object that is relabelled into it as ADDED and out of it as DELETED', (t) => {
+  const f = makeRegistry();
+  t.after(() => f.close());
+  f.reg.createSync('configmaps', 'default', configMap('moving', { app: 'db' }));
+  const evs: WatchEvent[] = [];
+  const w = f.reg.watch('configmaps', 'default', { resourceVersion: String(f.store.revision), labelSelector: 'app=web' }, (ev) => evs.push(ev));
+  t.after(() => w.close());
+  f.reg.patchSync('configmaps', 'default', 'moving', 'merge', { metadata: { labels: { app: 'web' } } });
+  f.reg.patchSync('configmaps', 'default', 'moving', 'merge', { data: { a: 'b' } });
+  f.reg.patchSync('configmaps', 'default', 'moving', 'merge', { metadata: { labels: { app: 'db' } } });
+  f.reg.patchSync('configmaps', 'default', 'moving', 'merge', { data: { a: 'c' } });
+  assert.deepEqual(
+    evs.map((e) => [e.type, e.object.metadata.labels?.app]),
+    [
+      ['ADDED', 'web'],
+      ['MODIFIED', 'web'],
+      ['DELETED', 'db'],
+    ],
+  );
+});
+
 test('`watch()` from a resourceVersion older than the history gives one ERROR event with a 410 Expired Status', (t) => {
   const f = makeRegistry({ historySize: 3 });
   t.after(() => f.close());

@@ -207,13 +207,21 @@ export class Registry implements Client {
       from = Number(rvText);
     }
     const textOnly = raw !== undefined && !labels.length && !fields.length && (!opts.version || opts.version === info.version);
-    const deliver = (ev: { type: 'ADDED' | 'MODIFIED' | 'DELETED'; resource: string; ns: string; json: string }): void => {
+    const matches = (o: KObject): boolean => (!labels.length || matchLabels(labels, o.metadata.labels)) && (!fields.length || matchFields(fields, o));
+    const deliver = (ev: { type: 'ADDED' | 'MODIFIED' | 'DELETED'; resource: string; ns: string; json: string; prevJson?: string }): void => {
       if (ev.resource !== info.key || (nsFilter !== undefined && ev.ns !== nsFilter)) return;
       if (textOnly) return raw(ev.type, ev.json);
       const obj = this.#decorate(info, ev.json, opts.version);
-      if (labels.length && !matchLabels(labels, obj.metadata.labels)) return;
-      if (fields.length && !matchFields(fields, obj)) return;
-      handler({ type: ev.type, object: obj });
+      const now = matches(obj);
+      if (ev.type !== 'MODIFIED' || !ev.prevJson || (!labels.length && !fields.length)) {
+        if (now) handler({ type: ev.type, object: obj });
+        return;
+      }
+      // As the API server's watch cache: an update that moves an object into the selection is ADDED
+      // for this watch, and one that moves it out is DELETED (with the new state).
+      const before = matches(JSON.parse(ev.prevJson) as KObject);
+      if (now) handler({ type: before ? 'MODIFIED' : 'ADDED', object: obj });
+      else if (before) handler({ type: 'DELETED', object: obj });
     };
     const backlog = this.store.since(from);
     if (backlog === undefined) {

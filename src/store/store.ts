@@ -34,6 +34,8 @@ export interface StoreEvent {
   name: string;
   /** The object's JSON as of this event (for DELETED: its last state, stamped with the event's revision). */
   json: string;
+  /** For MODIFIED: the JSON it replaced (watches with selectors need it to see an object enter or leave). */
+  prevJson?: string;
 }
 
 export type StoreListener = (ev: StoreEvent) => void;
@@ -165,7 +167,7 @@ export class Store {
     this.#rev = rv;
     const obj: StoredObject = { key, resource, ns, name, rv, json };
     this.#index(obj);
-    this.#emit({ rv, type, resource, ns, name, json });
+    this.#emit({ rv, type, resource, ns, name, json, prevJson: cur?.json });
     return obj;
   }
 
