@@ -1,8 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import net from 'node:net';
 import { errorRate, flagOn, start } from './index.ts';
+import { freePort, spawnApp } from '../app.test-helper.ts';
 
 async function withApp(env: Record<string, string>, fn: (base: string, lines: string[]) => Promise<void>): Promise<void> {
   const lines: string[] = [];
@@ -14,16 +13,6 @@ async function withApp(env: Record<string, string>, fn: (base: string, lines: st
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 test('any path answers 200 `Hello server - v1` ending in a newline', async () => {
   await withApp({}, async (base, lines) => {
@@ -102,13 +91,7 @@ test('`close()` is idempotent', async () => {
 
 test('`skiff app hello` runs it as a process, answers on PORT, logs, and exits 0 on SIGTERM', async () => {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'app', 'hello'], {
-    cwd: new URL('../../../', import.meta.url),
-    env: { ...process.env, PORT: String(port), POD_IP: '127.0.0.1', LOG: '1', VERSION: 'v9' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout.on('data', (c: Buffer) => (out += c));
+  const { child, output } = spawnApp('hello', port, { LOG: '1', VERSION: 'v9' });
   try {
     let body = '';
     for (let i = 0; i < 100 && body === ''; i++) {
@@ -124,5 +107,5 @@ test('`skiff app hello` runs it as a process, answers on PORT, logs, and exits 0
     child.kill('SIGTERM');
     assert.equal(await exited, 0);
   }
-  assert.equal(out, 'Hello server - v9 - 200\n');
+  assert.equal(output(), 'Hello server - v9 - 200\n');
 });

@@ -1,11 +1,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import http from 'node:http';
-import net from 'node:net';
 import { LIMITS, pickStatus, start, type RunningApp } from './index.ts';
 import { pyDumps } from './pyjson.ts';
 import { titleCase } from './request.ts';
+import { freePort, spawnApp } from '../app.test-helper.ts';
 
 let app: RunningApp;
 let base: string;
@@ -280,26 +279,10 @@ test('`pyDumps()` writes Python\'s json layout and `titleCase()` Python\'s str.t
   assert.equal(titleCase('x-b3spanid'), 'X-B3Spanid');
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 test('`skiff app httpbin` runs it as a process, answers on PORT and exits 0 on SIGTERM', async () => {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'app', 'httpbin'], {
-    cwd: new URL('../../../', import.meta.url),
-    env: { ...process.env, PORT: String(port), POD_IP: '127.0.0.1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout.on('data', (c: Buffer) => (out += c));
+  const { child, output } = spawnApp('httpbin', port);
   try {
     let status = 0;
     for (let i = 0; i < 100 && status === 0; i++) {
@@ -315,5 +298,5 @@ test('`skiff app httpbin` runs it as a process, answers on PORT and exits 0 on S
     child.kill('SIGTERM');
     assert.equal(await exited, 0);
   }
-  assert.equal(out, `httpbin listening at: http://127.0.0.1:${port}\n`);
+  assert.equal(output(), `httpbin listening at: http://127.0.0.1:${port}\n`);
 });

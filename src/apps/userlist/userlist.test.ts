@@ -1,10 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import net from 'node:net';
 import { start, type User } from './index.ts';
 import { encodeBlockJpeg } from './jpeg.ts';
 import { inventUsers } from './users.ts';
+import { freePort, spawnApp } from '../app.test-helper.ts';
 
 async function withApp(fn: (base: string, users: readonly User[]) => Promise<void>, env: Record<string, string> = {}): Promise<void> {
   const app = await start({ host: '127.0.0.1', port: 0, env });
@@ -15,16 +14,6 @@ async function withApp(fn: (base: string, users: readonly User[]) => Promise<voi
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 test('`/users/1` answers the user as JSON in the original field order', async () => {
   await withApp(async (base, users) => {
@@ -146,13 +135,7 @@ test('`encodeBlockJpeg()` writes SOF0 with the grid size and rejects ragged grid
 
 test('`skiff app userlist` runs it as a process, answers on PORT and exits 0 on SIGTERM', async () => {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'app', 'userlist'], {
-    cwd: new URL('../../../', import.meta.url),
-    env: { ...process.env, PORT: String(port), POD_IP: '127.0.0.1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout.on('data', (c: Buffer) => (out += c));
+  const { child, output } = spawnApp('userlist', port);
   try {
     let status = 0;
     for (let i = 0; i < 100 && status === 0; i++) {
@@ -171,5 +154,5 @@ test('`skiff app userlist` runs it as a process, answers on PORT and exits 0 on 
     child.kill('SIGTERM');
     assert.equal(await exited, 0);
   }
-  assert.match(out, /^userlist started on 127\.0\.0\.1:\d+ with 10 users\n$/);
+  assert.match(output(), /^userlist started on 127\.0\.0\.1:\d+ with 10 users\n$/);
 });
