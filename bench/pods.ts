@@ -3,8 +3,11 @@
  * built-in `honester/hello-server` and measures, per pod, the time from the Deployment's create
  * request to the watch event that shows the pod's Ready condition True (our clock; the pod's
  * lastTransitionTime is read too, at its 1 s resolution). Also the memory the node agent adds per
- * pod: RSS of Skiff itself and the summed RSS of the pod process groups in <dataDir>/node/pids.json,
- * at N=0 and N=100. The deployment is deleted, and its processes gone, between rounds.
+ * pod: RSS of Skiff itself, the summed RSS of the pod process groups in <dataDir>/node/pids.json and
+ * that of the app host (the built-in apps of all pods; its record there has no pod), at N=0 and N=100.
+ * The deployment is deleted, and its processes gone, between rounds.
+ *
+ * SKIFF_APP_HOST=0 npm run bench -- pods   measures one process per container, as before the app host.
  *
  * Run: npm run bench -- pods   (never part of the test run)
  *
@@ -16,7 +19,7 @@ import { join } from 'node:path';
 import type { ClientRequest } from 'node:http';
 import { startSkiff, type SkiffProcess } from '../test/e2e/harness.ts';
 import { rawClient, type RawClient } from '../test/e2e/api.ts';
-import { pct, pinHigh, pinSelf, processGroups, raisedPriority, rssKB, sleep } from './util.ts';
+import { pct, pinHigh, pinSelf, processGroups, pssKB, raisedPriority, rssKB, sleep } from './util.ts';
 
 const NS = 'bench';
 const SIZES = [1, 10, 100];
@@ -40,21 +43,45 @@ interface Round {
 
 interface PidRecord {
   pgid: number;
+  /** '' for the app host, which serves the built-in apps of many pods. */
+  pod: string;
 }
 
-/** RSS of Skiff itself and the summed RSS over every pid in the pod process groups, in KB. */
-function memory(skiff: SkiffProcess): { skiffKB: number; podsKB: number; groups: number } {
+interface Memory {
+  skiffKB: number;
+  /** The pods' own processes (with the app host: their stubs). */
+  podsKB: number;
+  podsPssKB: number;
+  /** The app host, while it runs. */
+  hostKB: number;
+  groups: number;
+}
+
+function records(skiff: SkiffProcess): PidRecord[] {
   const file = join(skiff.dataDir, 'node', 'pids.json');
-  const pgids = new Set(existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as PidRecord[]).map((r) => r.pgid) : []);
-  let podsKB = 0;
-  for (const [pid, pgrp] of processGroups()) if (pgids.has(pgrp)) podsKB += rssKB(pid);
-  return { skiffKB: rssKB(skiff.proc.pid!), podsKB, groups: pgids.size };
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as PidRecord[]) : [];
 }
 
-/** The process groups recorded in <dataDir>/node/pids.json now. */
+/** RSS of Skiff itself, and summed over every pid in the recorded process groups (pods' and the app host's), in KB. */
+function memory(skiff: SkiffProcess): Memory {
+  const recs = records(skiff);
+  const pods = new Set(recs.filter((r) => r.pod !== '').map((r) => r.pgid));
+  const host = new Set(recs.filter((r) => r.pod === '').map((r) => r.pgid));
+  const m: Memory = { skiffKB: rssKB(skiff.proc.pid!), podsKB: 0, podsPssKB: 0, hostKB: 0, groups: pods.size };
+  for (const [pid, pgrp] of processGroups()) {
+    if (pods.has(pgrp)) {
+      m.podsKB += rssKB(pid);
+      m.podsPssKB += pssKB(pid);
+    } else if (host.has(pgrp)) m.hostKB += rssKB(pid);
+  }
+  return m;
+}
+
+/** The pods' process groups recorded in <dataDir>/node/pids.json now (not the app host's, which outlives them). */
 function recordedGroups(skiff: SkiffProcess): number[] {
-  const file = join(skiff.dataDir, 'node', 'pids.json');
-  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as PidRecord[]).map((r) => r.pgid) : [];
+  return records(skiff)
+    .filter((r) => r.pod !== '')
+    .map((r) => r.pgid);
 }
 
 /** Live processes in the given process groups (0 once every one of them is gone). */
@@ -92,6 +119,7 @@ async function podCount(api: RawClient, app: string): Promise<number> {
 async function main(): Promise<void> {
   pinSelf(1);
   process.stdout.write(`CPU 0: processes under test${raisedPriority() ? ' (nice -10)' : ''}; CPU 1: load generator${raisedPriority() ? ' (nice -10)' : ''}\n`);
+  process.stdout.write(`built-in apps: ${process.env.SKIFF_APP_HOST === '0' ? 'one process per container (SKIFF_APP_HOST=0)' : 'in the shared app host'}\n`);
   const skiff = await startSkiff({ prefix: pinHigh(0) });
   const api = rawClient(skiff.dataDir, skiff.apiPort);
   let watch: ClientRequest | undefined;
@@ -138,7 +166,7 @@ async function main(): Promise<void> {
     await sleep(300);
 
     const rounds: Round[] = [];
-    const mem: Array<{ round: number; at0: ReturnType<typeof memory>; at100?: ReturnType<typeof memory> }> = [];
+    const mem: Array<{ round: number; at0: Memory; at100?: Memory }> = [];
     for (let round = 1; round <= ROUNDS; round++) {
       for (const n of SIZES) {
         const name = `hello-n${n}-r${round}`;
@@ -177,10 +205,15 @@ async function main(): Promise<void> {
     for (const r of rounds) out.push(`| ${r.n} | ${r.round} | ${pct(r.lat, 50).toFixed(0)} | ${pct(r.lat, 99).toFixed(0)} | ${r.totalMs.toFixed(0)} | ${Number.isNaN(r.lttMs) ? '—' : r.lttMs.toFixed(0)} |`);
     const mb = (kb: number): string => (kb / 1024).toFixed(1);
     out.push('', '| memory (RSS) | round | N=0 | N=100 | per pod |', '|---|---|---|---|---|');
+    const perPod = (a: number, b: number): string => `${((b - a) / 1024 / 100).toFixed(2)} MB`;
     for (const m of mem) {
       if (!m.at100) continue;
-      out.push(`| Skiff process | ${m.round} | ${mb(m.at0.skiffKB)} MB | ${mb(m.at100.skiffKB)} MB | ${((m.at100.skiffKB - m.at0.skiffKB) / 1024 / 100).toFixed(2)} MB |`);
-      out.push(`| pod processes (${m.at100.groups} groups) | ${m.round} | ${mb(m.at0.podsKB)} MB | ${mb(m.at100.podsKB)} MB | ${mb((m.at100.podsKB - m.at0.podsKB) / 100)} MB |`);
+      const [a, b] = [m.at0, m.at100];
+      out.push(`| Skiff process | ${m.round} | ${mb(a.skiffKB)} MB | ${mb(b.skiffKB)} MB | ${perPod(a.skiffKB, b.skiffKB)} |`);
+      out.push(`| pod processes (${b.groups} groups) | ${m.round} | ${mb(a.podsKB)} MB | ${mb(b.podsKB)} MB | ${perPod(a.podsKB, b.podsKB)} (Pss ${perPod(a.podsPssKB, b.podsPssKB)}) |`);
+      out.push(`| app host process | ${m.round} | ${mb(a.hostKB)} MB | ${mb(b.hostKB)} MB | ${perPod(a.hostKB, b.hostKB)} |`);
+      const all = (x: Memory): number => x.skiffKB + x.podsKB + x.hostKB;
+      out.push(`| all of Skiff's processes | ${m.round} | ${mb(all(a))} MB | ${mb(all(b))} MB | ${perPod(all(a), all(b))} |`);
     }
     process.stdout.write(`${out.join('\n')}\n`);
   } finally {

@@ -72,6 +72,15 @@ export function rssKB(pid: number): number {
   }
 }
 
+/** Pss of one process in KB (its private pages plus its share of pages it shares, e.g. libc); 0 when gone. */
+export function pssKB(pid: number): number {
+  try {
+    return Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
 /** Fields of /proc/<pid>/stat after the command name (index 0 = state, 2 = pgrp, 11 = utime, 12 = stime, 13 = cutime, 14 = cstime). */
 function statFields(pid: number): string[] | undefined {
   try {

@@ -24,6 +24,11 @@ async function main(argv: string[]): Promise<number> {
       if (!id) throw new UsageError('skiff app needs an app id, e.g. skiff app userlist');
       return (await import('../apps/index.ts')).runApp(id, args, process.env, (s) => process.stdout.write(s));
     }
+    case 'app-host': {
+      // Started by the node agent: the built-in server apps of many containers in this one process.
+      const [{ serveAppHost }, { startApp }] = await Promise.all([import('../node/apphost/index.ts'), import('../apps/index.ts')]);
+      return serveAppHost(startApp);
+    }
     case 'load':
       return (await import('../apps/index.ts')).runApp('fortio', ['load', ...rest], process.env, (s) => process.stdout.write(s));
     case 'version':

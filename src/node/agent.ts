@@ -7,6 +7,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Client, KObject } from '../api/index.ts';
 import { EventRecorder, Informers, WorkQueue, type Informer } from '../controllers/index.ts';
+import { AppHost, appHostCommand } from './apphost/index.ts';
 import type { EnvSources } from './env.ts';
 import { IpAllocator } from './ips.ts';
 import { PidFile } from './pids.ts';
@@ -23,6 +24,12 @@ export interface NodeAgentOptions extends Partial<typeof nodeDefaults> {
   dataDir: string;
   /** Path of bin/skiff.js: built-in images run as [process.execPath, skiffBin, 'app', <appId>, ...]. */
   skiffBin: string;
+  /**
+   * The app host program, which runs the built-in server apps of many containers in one process
+   * (default: [node, skiffBin, 'app-host']). false, or SKIFF_APP_HOST=0 in the environment when this
+   * is not given: every container runs as its own process.
+   */
+  appHost?: string[] | false;
   /** Ports below this need privileges (default: 0 as root, else net.ipv4.ip_unprivileged_port_start or 1024). */
   privilegedPortStart?: number;
   log?: (e: Record<string, unknown>) => void;
@@ -62,6 +69,8 @@ export class NodeAgent implements NodeRuntime {
   #events: EventRecorder;
   #ips = new IpAllocator();
   #pids: PidFile | undefined;
+  #appHostArgv: string[] | false;
+  #appHost: AppHost | undefined;
   #runners = new Map<string, PodRunner>();
   #byName = new Map<string, string>();
   #stopping = new Map<string, Promise<void>>();
@@ -75,6 +84,7 @@ export class NodeAgent implements NodeRuntime {
     this.#nodeName = opts.nodeName;
     this.#dataDir = opts.dataDir;
     this.#skiffBin = opts.skiffBin;
+    this.#appHostArgv = opts.appHost ?? (process.env.SKIFF_APP_HOST === '0' ? false : [process.execPath, opts.skiffBin, appHostCommand]);
     this.#log = opts.log ?? (() => undefined);
     const picked = Object.fromEntries(Object.entries(opts).filter(([k, v]) => k in nodeDefaults && v !== undefined));
     this.#settings = { ...nodeDefaults, ...picked, privilegedPortStart: opts.privilegedPortStart ?? unprivilegedPortStart() };
@@ -92,6 +102,7 @@ export class NodeAgent implements NodeRuntime {
     this.#pids = new PidFile(this.#dataDir);
     const killed = await this.#pids.killOrphans();
     if (killed) this.#log({ level: 'info', msg: 'killed processes left by a previous run', groups: killed });
+    if (this.#appHostArgv) this.#appHost = new AppHost({ argv: this.#appHostArgv, dataDir: this.#dataDir, pids: this.#pids, idleMs: this.#settings.appHostIdleMs, log: this.#log });
     this.#pods = this.#informers.get('pods');
     await this.#informers.synced(['pods', 'configmaps', 'secrets', 'services']);
     if (this.#closed) return;
@@ -122,6 +133,7 @@ export class NodeAgent implements NodeRuntime {
       const runners = [...this.#runners.values()];
       this.#runners.clear();
       await Promise.all([...runners.map((r) => r.stop({ graceSeconds: this.#settings.closeGraceSeconds, cleanup: false, events: false })), ...this.#stopping.values()]);
+      await this.#appHost?.close();
       this.#pids?.flush();
       await this.#events.flush();
       this.#events.close();
@@ -141,6 +153,7 @@ export class NodeAgent implements NodeRuntime {
     this.#informers.close();
     for (const r of this.#runners.values()) r.abandon();
     this.#runners.clear();
+    this.#appHost?.abandon();
     this.#events.close();
   }
 
@@ -228,6 +241,7 @@ export class NodeAgent implements NodeRuntime {
       sources,
       ips: this.#ips,
       pids: this.#pids as PidFile,
+      appHost: this.#appHost,
       settings: this.#settings,
       event: (pod, type, reason, message) => this.#events.record(pod, type, reason, message, component),
       changed: (uid) => this.#queue.add(uid),

@@ -22,8 +22,20 @@ export interface RunOptions {
   container: string;
 }
 
+/** What the pod runner needs of one run, whether its own process or an app in the app host. */
+export interface ContainerRun {
+  /** The main process id, which is also its process group id. */
+  readonly pid: number;
+  /** Settles with the exit code (128+signal when killed) once the run has ended. */
+  readonly exited: Promise<number>;
+  readonly stdin: NodeJS.WritableStream | undefined;
+  attach(): PassThrough;
+  stop(graceMs: number): Promise<void>;
+  abandon(): void;
+}
+
 /** A running container process. */
-export class ContainerProcess {
+export class ContainerProcess implements ContainerRun {
   readonly pid: number;
   /** Settles with the exit code (128+signal when killed) once the main process has exited. */
   readonly exited: Promise<number>;

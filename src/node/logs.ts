@@ -45,10 +45,17 @@ export class LogWriter {
   // A partial last line per stream, so a line written in two chunks gets one timestamp.
   #partial = { out: '', err: '' };
 
-  /** Opens (truncating) the run's file and deletes runs older than the previous one. */
-  constructor(file: string, opts: { maxBytes?: number } = {}) {
+  /**
+   * Opens (truncating) the run's file and deletes runs older than the previous one. With append, opens
+   * a file another writer prepared (the app host writes a run the node agent created) and deletes nothing.
+   */
+  constructor(file: string, opts: { maxBytes?: number; append?: boolean } = {}) {
     this.file = file;
     this.#max = opts.maxBytes ?? logDefaults.maxBytes;
+    if (opts.append) {
+      this.#fd = openSync(file, 'a');
+      return;
+    }
     const dir = path.dirname(file);
     mkdirSync(dir, { recursive: true });
     const run = Number(path.basename(file, '.log'));

@@ -3,7 +3,8 @@
  * of each container, including how that view is recovered from a pod's status after a Skiff restart.
  */
 import type { KObject } from '../api/index.ts';
-import type { ContainerProcess } from './container.ts';
+import type { AppHost } from './apphost/index.ts';
+import type { ContainerRun } from './container.ts';
 import type { EnvSources } from './env.ts';
 import type { IpAllocator } from './ips.ts';
 import type { PidFile } from './pids.ts';
@@ -25,6 +26,8 @@ export const nodeDefaults = {
   closeGraceSeconds: 5,
   /** First retry delay of a failed volume set-up (doubles up to 30 s). */
   volumeRetryMs: 1000,
+  /** The app host exits after running no app for this long (the next hosted container starts a new one). */
+  appHostIdleMs: 30_000,
 };
 
 /** Settings every runner shares. */
@@ -37,6 +40,8 @@ export interface RunnerHost {
   sources: EnvSources;
   ips: IpAllocator;
   pids: PidFile;
+  /** Runs built-in server apps of many containers in one process; undefined: one process per container. */
+  appHost?: AppHost;
   settings: NodeSettings;
   event(pod: KObject, type: 'Normal' | 'Warning', reason: string, message: string): void;
   /** The runner's status changed and should be written. */
@@ -76,7 +81,7 @@ export interface Ctr extends ContainerView {
   backoffN: number;
   pullN: number;
   timer?: NodeJS.Timeout;
-  proc?: ContainerProcess;
+  proc?: ContainerRun;
   env?: Record<string, string>;
   cwd?: string;
   runStart: number;

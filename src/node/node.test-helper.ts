@@ -12,6 +12,12 @@ export { waitFor };
 /** The test stand-in for bin/skiff.js. */
 export const fakeSkiff = fileURLToPath(new URL('./testdata/fake-skiff.mjs', import.meta.url));
 
+/**
+ * The test stand-in for `skiff app-host`: the real host machinery with fake-skiff's app, through tsx
+ * (the agent spawns it as a program, outside this test's loader).
+ */
+export const fakeAppHost = [process.execPath, '--import', import.meta.resolve('tsx'), fileURLToPath(new URL('./testdata/fake-app-host.ts', import.meta.url))];
+
 /** Fast settings for tests: short backoff, 100 ms probe "seconds", short graces. */
 export const fast: Partial<NodeAgentOptions> = { backoffBaseMs: 200, backoffMaxMs: 800, probeSecondMs: 100, closeGraceSeconds: 1, maxGraceSeconds: 2, volumeRetryMs: 100 };
 
@@ -38,7 +44,7 @@ export async function startNode(extra: Partial<NodeAgentOptions> = {}): Promise<
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'skiff-node-'));
   const agents: NodeAgent[] = [];
   const newAgent = (more: Partial<NodeAgentOptions> = {}): NodeAgent => {
-    const a = new NodeAgent({ client: env.registry, nodeName: 'skiff-test', dataDir, skiffBin: fakeSkiff, ...fast, ...extra, ...more });
+    const a = new NodeAgent({ client: env.registry, nodeName: 'skiff-test', dataDir, skiffBin: fakeSkiff, appHost: fakeAppHost, ...fast, ...extra, ...more });
     agents.push(a);
     return a;
   };

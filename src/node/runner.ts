@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { KObject } from '../api/index.ts';
-import { ContainerProcess } from './container.ts';
+import { ContainerProcess, type ContainerRun } from './container.ts';
 import { ContainerConfigError, containerEnv, expandCommand } from './env.ts';
 import { builtInImage, resolveImage } from './images.ts';
 import { installShims } from './shims.ts';
@@ -309,9 +309,12 @@ export class PodRunner {
     if (c.logFile && c.logFile !== file) c.prevLogFile = c.logFile;
     c.logFile = file;
     ev('Normal', 'Created', `Created container: ${c.name}`);
-    let proc: ContainerProcess;
+    let proc: ContainerRun;
     try {
-      proc = new ContainerProcess(argv, { cwd: ctr.cwd, env, stdin: Boolean(c.spec.stdin), logFile: file, pids: this.#host.pids, podUid: this.uid, pod: this.#key(), container: c.name });
+      const run = { cwd: ctr.cwd, env, stdin: Boolean(c.spec.stdin), logFile: file, pids: this.#host.pids, podUid: this.uid, pod: this.#key(), container: c.name };
+      // A built-in server app runs in the shared app host, behind a stub process of its own (src/node/apphost).
+      const appHost = this.#host.appHost;
+      proc = img.kind === 'app' && appHost?.accepts(img.app, img.args, c.spec) ? appHost.start(img.app, img.args, run) : new ContainerProcess(argv, run);
     } catch (e) {
       const msg = e instanceof StartError ? e.message : `unable to start container process: ${(e as Error).message}`;
       ev('Warning', 'Failed', `Error: ${msg}`);

@@ -15,10 +15,22 @@ let skiff: SkiffProcess;
 const ns = 'user11';
 const k = (...args: string[]) => skiff.kubectl(['-n', ns, ...args]);
 
-/** The process groups the node agent has running, from its record in the data dir (`pod` is ns/name). */
-function recordedGroups(s: SkiffProcess): Array<{ pgid: number; pod: string; container: string }> {
+type Group = { pgid: number; pod: string; container: string };
+
+/** Every process group the node agent has running, from its record in the data dir (`pod` is ns/name). */
+function allGroups(s: SkiffProcess): Group[] {
   const file = join(s.dataDir, 'node', 'pids.json');
-  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Array<{ pgid: number; pod: string; container: string }>) : [];
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Group[]) : [];
+}
+
+/** The containers' process groups (the app host, which serves the built-in apps of many, has no pod). */
+function recordedGroups(s: SkiffProcess): Group[] {
+  return allGroups(s).filter((g) => g.pod !== '');
+}
+
+/** The app host's process group, while one runs. */
+function hostGroup(s: SkiffProcess): number | undefined {
+  return allGroups(s).find((g) => g.container === 'skiff-app-host')?.pgid;
 }
 
 function alive(pid: number): boolean {
@@ -211,8 +223,11 @@ test('restarting Skiff while pods run, even after kill -9, leaves no duplicates 
   assert.equal(r.code, 0, r.stderr);
   const first = recordedGroups(skiff).map((g) => g.pgid);
   assert.equal(first.length, 2);
+  const host = hostGroup(skiff);
+  assert.ok(host, 'the built-in apps run in the app host');
+  first.push(host);
   await skiff.stop('SIGKILL');
-  assert.ok(first.every(alive), 'after kill -9 the pods are still running (they are re-adopted or replaced on restart)');
+  assert.ok(first.every(alive), 'after kill -9 the pods and the app host are still running (they are re-adopted or replaced on restart)');
   const dataDir = skiff.dataDir;
   const home = skiff.home;
   skiff = await startSkiff({ dataDir });
@@ -223,7 +238,8 @@ test('restarting Skiff while pods run, even after kill -9, leaves no duplicates 
   assert.ok(ok, `old: ${first.filter(alive).join(',')}; now: ${JSON.stringify(recordedGroups(skiff))}`);
   r = await k('get', 'pods', '-o', 'jsonpath={range .items[*]}{.status.phase}{"\\n"}{end}');
   assert.deepEqual(r.stdout.trim().split('\n'), ['Running', 'Running']);
-  const now = recordedGroups(skiff).map((g) => g.pgid);
+  const now = allGroups(skiff).map((g) => g.pgid);
+  assert.equal(now.length, 3, 'two pods and the app host');
   await skiff.stop();
   assert.ok(await eventually(() => now.every((p) => !alive(p)), 20_000), 'a clean stop ends every pod process');
 });
