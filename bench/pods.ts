@@ -7,6 +7,10 @@
  * that of the app host (the built-in apps of all pods; its record there has no pod), at N=0 and N=100.
  * The deployment is deleted, and its processes gone, between rounds.
  *
+ * Also the CPU seconds Skiff, the pod processes and the app host used from the create to all Ready,
+ * and how busy CPU 0 was meanwhile: on this shared machine the wall time depends on what else runs on
+ * CPU 0, the CPU used does much less.
+ *
  * SKIFF_APP_HOST=0 npm run bench -- pods   measures one process per container, as before the app host.
  *
  * Run: npm run bench -- pods   (never part of the test run)
@@ -19,7 +23,7 @@ import { join } from 'node:path';
 import type { ClientRequest } from 'node:http';
 import { startSkiff, type SkiffProcess } from '../test/e2e/harness.ts';
 import { rawClient, type RawClient } from '../test/e2e/api.ts';
-import { pct, pinHigh, pinSelf, processGroups, pssKB, raisedPriority, rssKB, sleep } from './util.ts';
+import { cpuBusySeconds, ownCpuSeconds, pct, pinHigh, pinSelf, processGroups, pssKB, raisedPriority, rssKB, sleep } from './util.ts';
 
 const NS = 'bench';
 const SIZES = [1, 10, 100];
@@ -39,6 +43,10 @@ interface Round {
   totalMs: number;
   /** Latest lastTransitionTime minus the create's wall clock, ms (1 s resolution). */
   lttMs: number;
+  /** CPU seconds Skiff, the pods' processes and the app host used from the create to all Ready. */
+  cpuS: number;
+  /** Busy seconds of CPU 0 (where all of them run) in that time, theirs and everyone else's. */
+  cpu0S: number;
 }
 
 interface PidRecord {
@@ -82,6 +90,21 @@ function recordedGroups(skiff: SkiffProcess): number[] {
   return records(skiff)
     .filter((r) => r.pod !== '')
     .map((r) => r.pgid);
+}
+
+/** CPU seconds used so far by Skiff itself and by every live process in the recorded groups, by pid. */
+function cpuByPid(skiff: SkiffProcess): Map<number, number> {
+  const groups = new Set(records(skiff).map((r) => r.pgid));
+  const out = new Map<number, number>([[skiff.proc.pid!, ownCpuSeconds(skiff.proc.pid!)]]);
+  for (const [pid, pgrp] of processGroups()) if (groups.has(pgrp)) out.set(pid, ownCpuSeconds(pid));
+  return out;
+}
+
+/** CPU seconds used between two cpuByPid() snapshots (processes that started in between count from 0). */
+function cpuUsed(before: Map<number, number>, after: Map<number, number>): number {
+  let s = 0;
+  for (const [pid, t] of after) s += t - (before.get(pid) ?? 0);
+  return s;
 }
 
 /** Live processes in the given process groups (0 once every one of them is gone). */
@@ -172,18 +195,22 @@ async function main(): Promise<void> {
         const name = `hello-n${n}-r${round}`;
         await sleep(1000); // let Skiff settle after the previous delete
         if (n === 100) mem.push({ round, at0: memory(skiff) });
+        const cpu0 = cpuByPid(skiff);
+        const busy0 = cpuBusySeconds(0);
         const wall = Date.now();
         const createdAt = performance.now();
         const r = await api.send('POST', `/apis/apps/v1/namespaces/${NS}/deployments`, deployment(name, n));
         if (r.status !== 201) throw new Error(`create deployment: ${r.status} ${r.body}`);
         const readyCount = (): number => [...(seen.get(name)?.values() ?? [])].filter((p) => p.readyAt !== undefined).length;
         await waitFor(`${n} pods of ${name} Ready`, () => readyCount() >= n, 120_000);
+        const cpuS = cpuUsed(cpu0, cpuByPid(skiff));
+        const cpu0S = cpuBusySeconds(0) - busy0;
         const pods = [...seen.get(name)!.values()].filter((p) => p.readyAt !== undefined);
         const lat = pods.map((p) => p.readyAt! - createdAt).sort((a, b) => a - b);
         const ltt = Math.max(...pods.map((p) => Date.parse(p.lastTransitionTime ?? '') || 0));
-        const res: Round = { n, round, createdAt, lat, totalMs: lat[lat.length - 1], lttMs: ltt ? ltt - wall : NaN };
+        const res: Round = { n, round, createdAt, lat, totalMs: lat[lat.length - 1], lttMs: ltt ? ltt - wall : NaN, cpuS, cpu0S };
         rounds.push(res);
-        process.stdout.write(`round ${round}, N=${n}: all Ready after ${res.totalMs.toFixed(0)} ms (p50 ${pct(lat, 50).toFixed(0)}, p99 ${pct(lat, 99).toFixed(0)} ms; lastTransitionTime says ${res.lttMs.toFixed(0)} ms)\n`);
+        process.stdout.write(`round ${round}, N=${n}: all Ready after ${res.totalMs.toFixed(0)} ms (p50 ${pct(lat, 50).toFixed(0)}, p99 ${pct(lat, 99).toFixed(0)} ms; lastTransitionTime says ${res.lttMs.toFixed(0)} ms); CPU ${cpuS.toFixed(2)} s of ours, CPU 0 busy ${cpu0S.toFixed(2)} s\n`);
         await sleep(1000); // let the just-started apps finish their start-up allocations (and pids.json be written)
         if (n === 100) mem[mem.length - 1].at100 = memory(skiff);
 
@@ -201,8 +228,12 @@ async function main(): Promise<void> {
     }
 
     const out: string[] = [];
-    out.push('', '| N | round | p50 to Ready (ms) | p99 to Ready (ms) | all N Ready (ms) | last lastTransitionTime − create (ms, 1 s resolution) |', '|---|---|---|---|---|---|');
-    for (const r of rounds) out.push(`| ${r.n} | ${r.round} | ${pct(r.lat, 50).toFixed(0)} | ${pct(r.lat, 99).toFixed(0)} | ${r.totalMs.toFixed(0)} | ${Number.isNaN(r.lttMs) ? '—' : r.lttMs.toFixed(0)} |`);
+    out.push(
+      '',
+      '| N | round | p50 to Ready (ms) | p99 to Ready (ms) | all N Ready (ms) | last lastTransitionTime − create (ms, 1 s resolution) | CPU of Skiff + pods + app host (s) | CPU 0 busy, all processes (s) |',
+      '|---|---|---|---|---|---|---|---|',
+    );
+    for (const r of rounds) out.push(`| ${r.n} | ${r.round} | ${pct(r.lat, 50).toFixed(0)} | ${pct(r.lat, 99).toFixed(0)} | ${r.totalMs.toFixed(0)} | ${Number.isNaN(r.lttMs) ? '—' : r.lttMs.toFixed(0)} | ${r.cpuS.toFixed(2)} | ${r.cpu0S.toFixed(2)} |`);
     const mb = (kb: number): string => (kb / 1024).toFixed(1);
     out.push('', '| memory (RSS) | round | N=0 | N=100 | per pod |', '|---|---|---|---|---|');
     const perPod = (a: number, b: number): string => `${((b - a) / 1024 / 100).toFixed(2)} MB`;

@@ -100,6 +100,12 @@ export function cpuSeconds(pid: number): number {
   return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / ticks;
 }
 
+/** CPU seconds (user+system) of one process itself, without its children. */
+export function ownCpuSeconds(pid: number): number {
+  const f = statFields(pid);
+  return f ? (Number(f[11]) + Number(f[12])) / ticks : 0;
+}
+
 /** Busy seconds of one CPU from /proc/stat (everything but idle and iowait). */
 export function cpuBusySeconds(cpu: number): number {
   const line = readFileSync('/proc/stat', 'utf8').split('\n').find((l) => l.startsWith(`cpu${cpu} `));

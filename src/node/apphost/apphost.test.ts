@@ -5,6 +5,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { alive, cs, isReady, startNode, waitFor, type NodeEnv } from '../node.test-helper.ts';
+import { hostedDefaults } from './hosted.ts';
 
 interface Answer {
   status: number;
@@ -142,6 +143,28 @@ describe('app host: built-in server apps of many containers in one process', () 
     assert.notEqual(now, old);
     assert.equal(alive(Number(old)), false);
     await waitFor('pids.json names the new host', () => records(n).some((r) => r.container === 'skiff-app-host' && String(r.pgid) === now));
+  });
+
+  it('a host that hangs does not answer a stop: it is killed after ackMs, and every app in it restarts', async () => {
+    const ackMs = hostedDefaults.ackMs;
+    hostedDefaults.ackMs = 300;
+    try {
+      n.pod('b1', hello());
+      n.pod('b2', hello());
+      const [p1, p2] = [await n.until('b1', 'ready', isReady), await n.until('b2', 'ready', isReady)];
+      const host = Number((await answer(`http://${p1.status.podIP}:8080/`)).hostPid);
+      const before = cs(n.get('b2')).restartCount;
+      get(`http://${p1.status.podIP}:8080/block`).catch(() => undefined);
+      const log = n.agent.logFiles('default', 'b1', 'hello')!.current;
+      await waitFor('the app blocks', () => readFileSync(log, 'utf8').includes('blocking'));
+      process.kill(n.agent.container('default', 'b1', 'hello')!.pid!, 'SIGTERM');
+      await waitFor('the hung host is killed', () => !alive(host));
+      await n.until('b2', 'restarted in a new host', (x) => cs(x).restartCount === before + 1 && isReady(x));
+      assert.equal(cs(n.get('b2')).lastState.terminated.exitCode, 137);
+      assert.notEqual(Number((await answer(`http://${p2.status.podIP}:8080/`)).hostPid), host);
+    } finally {
+      hostedDefaults.ackMs = ackMs;
+    }
   });
 
   it('containers with a command, stdin or a client app run as their own process', async () => {

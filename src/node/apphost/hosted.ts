@@ -28,8 +28,11 @@ export interface HostLink {
 
 /** Hosted run defaults, applied once. */
 export const hostedDefaults = {
-  /** How long the host may take to confirm an instance stopped before it is deemed hung and killed. */
-  ackMs: 5000,
+  /**
+   * How long the host may take to confirm an instance stopped before it is deemed hung and killed (which
+   * ends every app in it). A close takes milliseconds; the margin is for a host starved of CPU.
+   */
+  ackMs: 10_000,
 };
 
 /** A container run: a sleeping stub process here, its app in the host. */
