@@ -145,14 +145,16 @@ describe('app host: built-in server apps of many containers in one process', () 
     await waitFor('pids.json names the new host', () => records(n).some((r) => r.container === 'skiff-app-host' && String(r.pgid) === now));
   });
 
-  it('a host that hangs does not answer a stop: it is killed after ackMs, and every app in it restarts', async () => {
+  // A hung host spins a core until killed: a timeout (then after() closes the agent) and the finally make sure it goes.
+  it('a host that hangs does not answer a stop: it is killed after ackMs, and every app in it restarts', { timeout: 30_000 }, async () => {
     const ackMs = hostedDefaults.ackMs;
     hostedDefaults.ackMs = 300;
+    let host = 0;
     try {
       n.pod('b1', hello());
       n.pod('b2', hello());
       const [p1, p2] = [await n.until('b1', 'ready', isReady), await n.until('b2', 'ready', isReady)];
-      const host = Number((await answer(`http://${p1.status.podIP}:8080/`)).hostPid);
+      host = Number((await answer(`http://${p1.status.podIP}:8080/`)).hostPid);
       const before = cs(n.get('b2')).restartCount;
       get(`http://${p1.status.podIP}:8080/block`).catch(() => undefined);
       const log = n.agent.logFiles('default', 'b1', 'hello')!.current;
@@ -164,6 +166,7 @@ describe('app host: built-in server apps of many containers in one process', () 
       assert.notEqual(Number((await answer(`http://${p2.status.podIP}:8080/`)).hostPid), host);
     } finally {
       hostedDefaults.ackMs = ackMs;
+      if (host && alive(host)) process.kill(-host, 'SIGKILL');
     }
   });
 
