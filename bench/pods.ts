@@ -134,9 +134,14 @@ async function waitFor(what: string, fn: () => boolean | Promise<boolean>, timeo
   }
 }
 
+/** Pods of the app in the API; -1 when the request failed (a kept-alive socket the server just closed: poll again). */
 async function podCount(api: RawClient, app: string): Promise<number> {
-  const r = await api.send('GET', `/api/v1/namespaces/${NS}/pods?labelSelector=app%3D${app}`);
-  return (JSON.parse(r.body) as { items: unknown[] }).items.length;
+  try {
+    const r = await api.send('GET', `/api/v1/namespaces/${NS}/pods?labelSelector=app%3D${app}`);
+    return (JSON.parse(r.body) as { items: unknown[] }).items.length;
+  } catch {
+    return -1;
+  }
 }
 
 async function main(): Promise<void> {
