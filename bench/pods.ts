@@ -45,6 +45,7 @@ interface Round {
   lttMs: number;
   /** CPU seconds Skiff, the pods' processes and the app host used from the create to all Ready. */
   cpuS: number;
+  cpu: Record<Role, number>;
   /** Busy seconds of CPU 0 (where all of them run) in that time, theirs and everyone else's. */
   cpu0S: number;
 }
@@ -92,19 +93,25 @@ function recordedGroups(skiff: SkiffProcess): number[] {
     .map((r) => r.pgid);
 }
 
-/** CPU seconds used so far by Skiff itself and by every live process in the recorded groups, by pid. */
-function cpuByPid(skiff: SkiffProcess): Map<number, number> {
-  const groups = new Set(records(skiff).map((r) => r.pgid));
-  const out = new Map<number, number>([[skiff.proc.pid!, ownCpuSeconds(skiff.proc.pid!)]]);
-  for (const [pid, pgrp] of processGroups()) if (groups.has(pgrp)) out.set(pid, ownCpuSeconds(pid));
+type Role = 'skiff' | 'host' | 'pods';
+
+/** CPU seconds used so far by Skiff itself and by every live process in the recorded groups, by pid (with its role). */
+function cpuByPid(skiff: SkiffProcess): Map<number, { role: Role; s: number }> {
+  const recs = records(skiff);
+  const role = new Map<number, Role>(recs.map((r) => [r.pgid, r.pod === '' ? 'host' : 'pods']));
+  const out = new Map<number, { role: Role; s: number }>([[skiff.proc.pid!, { role: 'skiff', s: ownCpuSeconds(skiff.proc.pid!) }]]);
+  for (const [pid, pgrp] of processGroups()) {
+    const r = role.get(pgrp);
+    if (r) out.set(pid, { role: r, s: ownCpuSeconds(pid) });
+  }
   return out;
 }
 
-/** CPU seconds used between two cpuByPid() snapshots (processes that started in between count from 0). */
-function cpuUsed(before: Map<number, number>, after: Map<number, number>): number {
-  let s = 0;
-  for (const [pid, t] of after) s += t - (before.get(pid) ?? 0);
-  return s;
+/** CPU seconds used between two cpuByPid() snapshots, per role (processes that started in between count from 0). */
+function cpuUsed(before: Map<number, { s: number }>, after: Map<number, { role: Role; s: number }>): Record<Role, number> {
+  const out: Record<Role, number> = { skiff: 0, host: 0, pods: 0 };
+  for (const [pid, a] of after) out[a.role] += a.s - (before.get(pid)?.s ?? 0);
+  return out;
 }
 
 /** Live processes in the given process groups (0 once every one of them is gone). */
@@ -208,14 +215,15 @@ async function main(): Promise<void> {
         if (r.status !== 201) throw new Error(`create deployment: ${r.status} ${r.body}`);
         const readyCount = (): number => [...(seen.get(name)?.values() ?? [])].filter((p) => p.readyAt !== undefined).length;
         await waitFor(`${n} pods of ${name} Ready`, () => readyCount() >= n, 120_000);
-        const cpuS = cpuUsed(cpu0, cpuByPid(skiff));
+        const cpu = cpuUsed(cpu0, cpuByPid(skiff));
+        const cpuS = cpu.skiff + cpu.host + cpu.pods;
         const cpu0S = cpuBusySeconds(0) - busy0;
         const pods = [...seen.get(name)!.values()].filter((p) => p.readyAt !== undefined);
         const lat = pods.map((p) => p.readyAt! - createdAt).sort((a, b) => a - b);
         const ltt = Math.max(...pods.map((p) => Date.parse(p.lastTransitionTime ?? '') || 0));
-        const res: Round = { n, round, createdAt, lat, totalMs: lat[lat.length - 1], lttMs: ltt ? ltt - wall : NaN, cpuS, cpu0S };
+        const res: Round = { n, round, createdAt, lat, totalMs: lat[lat.length - 1], lttMs: ltt ? ltt - wall : NaN, cpuS, cpu, cpu0S };
         rounds.push(res);
-        process.stdout.write(`round ${round}, N=${n}: all Ready after ${res.totalMs.toFixed(0)} ms (p50 ${pct(lat, 50).toFixed(0)}, p99 ${pct(lat, 99).toFixed(0)} ms; lastTransitionTime says ${res.lttMs.toFixed(0)} ms); CPU ${cpuS.toFixed(2)} s of ours, CPU 0 busy ${cpu0S.toFixed(2)} s\n`);
+        process.stdout.write(`round ${round}, N=${n}: all Ready after ${res.totalMs.toFixed(0)} ms (p50 ${pct(lat, 50).toFixed(0)}, p99 ${pct(lat, 99).toFixed(0)} ms; lastTransitionTime says ${res.lttMs.toFixed(0)} ms); CPU ${cpuS.toFixed(2)} s of ours (Skiff ${cpu.skiff.toFixed(2)}, app host ${cpu.host.toFixed(2)}, pod processes ${cpu.pods.toFixed(2)}), CPU 0 busy ${cpu0S.toFixed(2)} s\n`);
         await sleep(1000); // let the just-started apps finish their start-up allocations (and pids.json be written)
         if (n === 100) mem[mem.length - 1].at100 = memory(skiff);
 
