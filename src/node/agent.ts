@@ -10,6 +10,7 @@ import { EventRecorder, Informers, WorkQueue, type Informer } from '../controlle
 import type { EnvSources } from './env.ts';
 import { IpAllocator } from './ips.ts';
 import { PidFile } from './pids.ts';
+import type { MeshEndpoint } from './mesh.ts';
 import { nodeDefaults, type NodeSettings, type RunnerHost } from './model.ts';
 import { PodRunner } from './runner.ts';
 import { stableJson } from './status.ts';
@@ -26,6 +27,8 @@ export interface NodeAgentOptions extends Partial<typeof nodeDefaults> {
   /** Ports below this need privileges (default: 0 as root, else net.ipv4.ip_unprivileged_port_start or 1024). */
   privilegedPortStart?: number;
   log?: (e: Record<string, unknown>) => void;
+  /** The mesh control plane's stream, handed to sidecar containers. */
+  mesh?: MeshEndpoint;
 }
 
 const component = 'kubelet';
@@ -57,6 +60,7 @@ export class NodeAgent implements NodeRuntime {
   #log: (e: Record<string, unknown>) => void;
   #settings: NodeSettings;
   #skiffBin: string;
+  #mesh: MeshEndpoint | undefined;
   #informers: Informers;
   #pods!: Informer;
   #events: EventRecorder;
@@ -75,6 +79,7 @@ export class NodeAgent implements NodeRuntime {
     this.#nodeName = opts.nodeName;
     this.#dataDir = opts.dataDir;
     this.#skiffBin = opts.skiffBin;
+    this.#mesh = opts.mesh;
     this.#log = opts.log ?? (() => undefined);
     const picked = Object.fromEntries(Object.entries(opts).filter(([k, v]) => k in nodeDefaults && v !== undefined));
     this.#settings = { ...nodeDefaults, ...picked, privilegedPortStart: opts.privilegedPortStart ?? unprivilegedPortStart() };
@@ -240,6 +245,7 @@ export class NodeAgent implements NodeRuntime {
         }
       },
       log: this.#log,
+      mesh: this.#mesh,
     };
   }
 

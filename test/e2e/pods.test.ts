@@ -16,7 +16,13 @@ const ns = 'user11';
 const k = (...args: string[]) => skiff.kubectl(['-n', ns, ...args]);
 
 /** The process groups the node agent has running, from its record in the data dir (`pod` is ns/name). */
+/** Process groups the node agent recorded for this test's namespace (istio-ingress runs the gateway pod throughout). */
 function recordedGroups(s: SkiffProcess): Array<{ pgid: number; pod: string; container: string }> {
+  return allRecordedGroups(s).filter((g) => g.pod.startsWith(`${ns}/`));
+}
+
+/** Every process group the node agent recorded. */
+function allRecordedGroups(s: SkiffProcess): Array<{ pgid: number; pod: string; container: string }> {
   const file = join(s.dataDir, 'node', 'pids.json');
   return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Array<{ pgid: number; pod: string; container: string }>) : [];
 }
@@ -223,7 +229,7 @@ test('restarting Skiff while pods run, even after kill -9, leaves no duplicates 
   assert.ok(ok, `old: ${first.filter(alive).join(',')}; now: ${JSON.stringify(recordedGroups(skiff))}`);
   r = await k('get', 'pods', '-o', 'jsonpath={range .items[*]}{.status.phase}{"\\n"}{end}');
   assert.deepEqual(r.stdout.trim().split('\n'), ['Running', 'Running']);
-  const now = recordedGroups(skiff).map((g) => g.pgid);
+  const now = allRecordedGroups(skiff).map((g) => g.pgid);
   await skiff.stop();
   assert.ok(await eventually(() => now.every((p) => !alive(p)), 20_000), 'a clean stop ends every pod process');
 });
