@@ -5,6 +5,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventually, hasShared, root, run, sharedDir, sharedMissing, startSkiff, type SkiffProcess } from './harness.ts';
@@ -285,5 +287,81 @@ describe('config validation and analysis', () => {
     const a = await run(process.execPath, [join(root, 'bin', 'skiff.js'), 'analyze', '-n', 'user11'], { env: { ...process.env, KUBECONFIG: skiff!.kubeconfig } });
     assert.equal(a.code, 79, a.stderr);
     assert.match(a.stdout, /^Error \[IST0101\] \(VirtualService user11\/reviews\) Referenced host\+subset in destinationrule not found: "reviews\+v4"$/m);
+  });
+});
+
+describe('sidecar lifecycle', () => {
+  const kl = (...args: string[]) => skiff!.kubectl(['-n', 'lifecycle', ...args], { timeoutMs: 120_000 });
+
+  /** The container names of the namespace's running pods (spec order: init containers first). */
+  async function podContainers(): Promise<string[]> {
+    const r = await kl('get', 'pods', '--field-selector=status.phase=Running', '-o', 'jsonpath={range .items[*]}{.metadata.deletionTimestamp}{"|"}{.spec.initContainers[*].name} {.spec.containers[*].name}{"\\n"}{end}');
+    return r.stdout.split('\n').filter((l) => l && l.startsWith('|')).map((l) => l.slice(1).trim());
+  }
+
+  test('rollout restart adds the sidecar once the namespace is labelled, and removes it once the label is gone', async (t) => {
+    if (!hasShared) return t.skip(sharedMissing);
+    assert.equal((await skiff!.kubectl(['create', 'namespace', 'lifecycle'])).code, 0);
+    assert.equal((await kl('create', 'deployment', 'userlist', '--image=ssongman/userlist:v1')).code, 0);
+    await allReady('lifecycle', 1);
+    assert.equal((await skiff!.kubectl(['label', 'namespace', 'lifecycle', 'istio-injection=enabled'])).code, 0);
+    assert.equal((await kl('rollout', 'restart', 'deployment/userlist')).code, 0);
+    assert.equal((await kl('rollout', 'status', 'deployment/userlist', '--timeout=90s')).code, 0);
+    await allReady('lifecycle', 2);
+    assert.deepEqual(await eventually(async () => ((await podContainers()).join() === 'istio-proxy userlist' ? await podContainers() : undefined)), ['istio-proxy userlist']);
+    assert.equal((await skiff!.kubectl(['label', 'namespace', 'lifecycle', 'istio-injection-'])).code, 0);
+    assert.equal((await kl('rollout', 'restart', 'deployment/userlist')).code, 0);
+    assert.equal((await kl('rollout', 'status', 'deployment/userlist', '--timeout=90s')).code, 0);
+    await allReady('lifecycle', 1);
+    assert.deepEqual(await eventually(async () => ((await podContainers()).join() === 'userlist' ? await podContainers() : undefined)), ['userlist']);
+  });
+
+  test('when the app exits for good the sidecar exits too, and the pod completes', async (t) => {
+    if (!hasShared) return t.skip(sharedMissing);
+    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'once', labels: { 'sidecar.istio.io/inject': 'true' } }, spec: { restartPolicy: 'Never', containers: [{ name: 'task', image: 'busybox', command: ['sh', '-c', 'sleep 1; exit 0'] }] } };
+    const r = await skiff!.kubectl(['-n', 'lifecycle', 'create', '-f', '-'], { input: JSON.stringify(pod) });
+    assert.equal(r.code, 0, r.stderr);
+    const done = await eventually(async () => {
+      const p = await kl('get', 'pod', 'once', '-o', 'jsonpath={.status.phase} {.status.initContainerStatuses[0].state.terminated.reason}');
+      return p.stdout === 'Succeeded Completed' ? p.stdout : undefined;
+    }, 30_000, 200);
+    assert.equal(done, 'Succeeded Completed');
+  });
+
+  test('on deletion outbound keeps working while the app shuts down', async (t) => {
+    if (!hasShared) return t.skip(sharedMissing);
+    // The app's SIGTERM handler calls httpbin through the sidecar: the call must get through, so the
+    // sidecar has to outlive the app. httpbin's own sidecar logs the call.
+    const script = 'trap \'curl -s -o /dev/null http://httpbin.user11:8000/anything/drain-check; exit 0\' TERM; sleep 3600 & wait';
+    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'leaver', labels: { 'sidecar.istio.io/inject': 'true' } }, spec: { containers: [{ name: 'app', image: 'busybox', command: ['sh', '-c', script] }] } };
+    let r = await skiff!.kubectl(['-n', 'lifecycle', 'create', '-f', '-'], { input: JSON.stringify(pod) });
+    assert.equal(r.code, 0, r.stderr);
+    await eventually(async () => (await kl('get', 'pod', 'leaver', '-o', 'jsonpath={.status.containerStatuses[0].ready}')).stdout === 'true', 30_000, 200);
+    r = await kl('delete', 'pod', 'leaver', '--wait=true');
+    assert.equal(r.code, 0, r.stderr);
+    const logged = await eventually(async () => (await k('logs', 'deploy/httpbin', '-c', 'istio-proxy', '--tail', '200')).stdout.includes('/anything/drain-check'), 15_000, 200);
+    assert.ok(logged, 'the app’s call during its shutdown did not reach httpbin');
+  });
+});
+
+describe('ServiceEntry', () => {
+  test('a host outside the mesh, declared by a ServiceEntry, is routable from a sidecar by its name', async (t) => {
+    if (!hasShared) return t.skip(sharedMissing);
+    // "Outside the mesh" stays on loopback: a server of this test process on 127.0.0.1.
+    const server = createServer((req, res) => res.end(`external ${req.headers.host} ${req.url}`));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      const se = { apiVersion: 'networking.istio.io/v1', kind: 'ServiceEntry', metadata: { name: 'ext' }, spec: { hosts: ['api.external.example'], location: 'MESH_EXTERNAL', resolution: 'STATIC', ports: [{ number: 80, name: 'http', protocol: 'HTTP', targetPort: port }], endpoints: [{ address: '127.0.0.1' }] } };
+      const r = await skiff!.kubectl(['-n', 'user11', 'apply', '-f', '-'], { input: JSON.stringify(se) });
+      assert.equal(r.code, 0, r.stderr);
+      const body = await eventually(async () => {
+        const out = await curlLoop(1, 'http://api.external.example/hello');
+        return out[0]?.startsWith('external') ? out[0] : undefined;
+      }, 10_000, 200);
+      assert.equal(body, 'external api.external.example /hello');
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
   });
 });
