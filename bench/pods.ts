@@ -74,7 +74,7 @@ function records(skiff: SkiffProcess): PidRecord[] {
 /** RSS of Skiff itself, and summed over every pid in the recorded process groups (pods' and the app host's), in KB. */
 function memory(skiff: SkiffProcess): Memory {
   const recs = records(skiff);
-  const pods = new Set(recs.filter((r) => r.pod !== '').map((r) => r.pgid));
+  const pods = new Set(recs.filter((r) => r.pod.startsWith(`${NS}/`)).map((r) => r.pgid));
   const host = new Set(recs.filter((r) => r.pod === '').map((r) => r.pgid));
   const m: Memory = { skiffKB: rssKB(skiff.proc.pid!), podsKB: 0, podsPssKB: 0, hostKB: 0, groups: pods.size };
   for (const [pid, pgrp] of processGroups()) {
@@ -86,10 +86,13 @@ function memory(skiff: SkiffProcess): Memory {
   return m;
 }
 
-/** The pods' process groups recorded in <dataDir>/node/pids.json now (not the app host's, which outlives them). */
+/**
+ * The benchmark's pods' process groups recorded in <dataDir>/node/pids.json now: not the app host's, which
+ * outlives them, nor those of pods Skiff runs itself (the ingress gateway in istio-ingress).
+ */
 function recordedGroups(skiff: SkiffProcess): number[] {
   return records(skiff)
-    .filter((r) => r.pod !== '')
+    .filter((r) => r.pod.startsWith(`${NS}/`))
     .map((r) => r.pgid);
 }
 
@@ -98,7 +101,7 @@ type Role = 'skiff' | 'host' | 'pods';
 /** CPU seconds used so far by Skiff itself and by every live process in the recorded groups, by pid (with its role). */
 function cpuByPid(skiff: SkiffProcess): Map<number, { role: Role; s: number }> {
   const recs = records(skiff);
-  const role = new Map<number, Role>(recs.map((r) => [r.pgid, r.pod === '' ? 'host' : 'pods']));
+  const role = new Map<number, Role>(recs.flatMap((r): Array<[number, Role]> => (r.pod === '' ? [[r.pgid, 'host']] : r.pod.startsWith(`${NS}/`) ? [[r.pgid, 'pods']] : [])));
   const out = new Map<number, { role: Role; s: number }>([[skiff.proc.pid!, { role: 'skiff', s: ownCpuSeconds(skiff.proc.pid!) }]]);
   for (const [pid, pgrp] of processGroups()) {
     const r = role.get(pgrp);

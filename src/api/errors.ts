@@ -73,6 +73,23 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * A validating admission webhook's denial, as the API server answers it: 400 with the webhook's
+ * message and no reason (kubectl then prints `Error from server: ...`).
+ */
+export class AdmissionDenied extends ApiError {
+  constructor(message: string) {
+    super('BadRequest', message);
+  }
+
+  /** The Status without a reason, as the webhook denial status carries none. */
+  override toStatus(): Record<string, unknown> {
+    const s = super.toStatus();
+    delete s.reason;
+    return s;
+  }
+}
+
 /** `pods`, `deployments.apps`: the name Kubernetes uses for a resource in messages. */
 export function qualifiedName(info: ResourceInfo): string {
   return info.group ? `${info.resource}.${info.group}` : info.resource;

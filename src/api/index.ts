@@ -4,7 +4,7 @@ export type { ApiServerOptions, SubresourceHandler, UpgradeHandler } from './ser
 export { Registry, apiVersionOf, randomSuffix, registryDefaults } from './registry.ts';
 export type { AdmissionHook, CallOptions } from './registry.ts';
 export { ResourceCatalog, fromCrd, compareKubeVersions } from './resources.ts';
-export { ApiError, notFound, alreadyExists, conflict, invalid, badRequest, qualifiedName } from './errors.ts';
+export { AdmissionDenied, ApiError, notFound, alreadyExists, conflict, invalid, badRequest, qualifiedName } from './errors.ts';
 export { parseLabelSelector, matchLabels, selectorRequirements, formatSelector, parseFieldSelector, matchFields } from './selectors.ts';
 export { ensurePki } from './tls.ts';
 export type { Pki } from './tls.ts';

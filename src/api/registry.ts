@@ -58,6 +58,7 @@ export class Registry implements Client {
   readonly catalog = new ResourceCatalog();
   readonly store: Store;
   #hooks = new Map<string, AdmissionHook[]>();
+  #validators = new Map<string, AdmissionHook[]>();
   #crdValidators = new Map<string, { schema: object; validate: (o: KObject) => import('./types.ts').Cause[] }>();
 
   constructor(store: Store) {
@@ -69,6 +70,16 @@ export class Registry implements Client {
   addAdmission(res: string, hook: AdmissionHook): void {
     let l = this.#hooks.get(res);
     if (!l) this.#hooks.set(res, (l = []));
+    l.push(hook);
+  }
+
+  /**
+   * Adds a validating admission hook: it runs after the object passed the API server's own
+   * validation (and a CRD's schema), as validating webhooks do, and may only throw.
+   */
+  addValidation(res: string, hook: AdmissionHook): void {
+    let l = this.#validators.get(res);
+    if (!l) this.#validators.set(res, (l = []));
     l.push(hook);
   }
 
@@ -545,6 +556,7 @@ export class Registry implements Client {
         for (const h of this.#hooks.get(info.key) ?? []) h(obj, old, info);
         const causes = [...validateObject(info.key, obj, old), ...v.validate(obj)];
         if (causes.length) throw invalid(info, name, causes);
+        for (const h of this.#validators.get(info.key) ?? []) h(obj, old, info);
         return;
       }
     }
@@ -552,6 +564,7 @@ export class Registry implements Client {
     for (const h of this.#hooks.get(info.key) ?? []) h(obj, old, info);
     const causes = validateObject(info.key, obj, old);
     if (causes.length) throw invalid(info, name, causes);
+    for (const h of this.#validators.get(info.key) ?? []) h(obj, old, info);
   }
 
   #crdValidator(info: ResourceInfo): { schema: object; validate: (o: KObject) => import('./types.ts').Cause[] } | undefined {

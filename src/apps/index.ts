@@ -63,7 +63,7 @@ export async function startApp(id: string, args: string[], env: Env, io: AppIO):
     // The one failure users cause most: two containers (or a host program) on one address and port.
     if (err.code === 'EADDRINUSE' || err.code === 'EACCES') {
       const why = err.code === 'EADDRINUSE' ? 'the port is already in use (another container of this pod, or a program on this machine, listens there)' : 'permission denied (ports below 1024 need root)';
-      io.stderr(`${id}: cannot listen on ${err.address ?? env.POD_IP ?? '127.0.0.1'}:${err.port ?? env.PORT ?? ''}: ${why}\n`);
+      io.stderr(`${id}: cannot listen on ${err.address ?? env.SKIFF_LISTEN_IP ?? env.POD_IP ?? '127.0.0.1'}:${err.port ?? env.PORT ?? ''}: ${why}\n`);
       return 1;
     }
     throw e;
@@ -87,7 +87,8 @@ export async function runApp(id: string, args: string[], env: Env, out: (line: s
 const nothingToClose: StartedApp = { close: () => Promise.resolve() };
 
 async function startInner(id: string, args: string[], env: Env, io: AppIO): Promise<StartedApp | number> {
-  const host = env.POD_IP || '127.0.0.1';
+  // In a pod with a sidecar the app listens on the pod's app address; the sidecar has the pod IP.
+  const host = env.SKIFF_LISTEN_IP || env.POD_IP || '127.0.0.1';
   const port = (dflt: number): number => (env.PORT ? Number(env.PORT) : dflt);
   const log = (line: string): void => io.stdout(`${line}\n`);
   switch (id) {

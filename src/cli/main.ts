@@ -8,6 +8,8 @@ Usage:
   skiff up [flags]          start the cluster (API server, store, controllers, node agent)
   skiff app <id> [args]     run a built-in image's app in the foreground (what pods run)
   skiff load [flags] URL    fortio-compatible HTTP load generator (as \`fortio load\`)
+  skiff analyze [-n NS|-A]  Istio's config analysis of the cluster (as \`istioctl analyze\`)
+  skiff proxy sidecar|router  the mesh proxy of a pod (what istio/proxyv2 containers run)
   skiff version             print the version
 
 Flags for up:
@@ -29,6 +31,10 @@ async function main(argv: string[]): Promise<number> {
       const [{ serveAppHost }, { startApp }] = await Promise.all([import('../node/apphost/index.ts'), import('../apps/index.ts')]);
       return serveAppHost(startApp);
     }
+    case 'analyze':
+      return (await import('./analyze.ts')).analyzeMain(rest);
+    case 'proxy':
+      return (await import('./proxy.ts')).proxyMain(rest);
     case 'load':
       return (await import('../apps/index.ts')).runApp('fortio', ['load', ...rest], process.env, (s) => process.stdout.write(s));
     case 'version':

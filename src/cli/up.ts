@@ -7,7 +7,7 @@ import { homedir, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Store } from '../store/index.ts';
-import { ApiServer, Registry, ensurePki } from '../api/index.ts';
+import { AdmissionDenied, ApiServer, Registry, ensurePki } from '../api/index.ts';
 import { installAdmission, startControllers } from '../controllers/index.ts';
 import { NodeAgent } from '../node/index.ts';
 import { installPodStreams } from '../node/streams/index.ts';
@@ -15,6 +15,9 @@ import { ServiceProxy } from '../net/index.ts';
 import { IngressController } from '../net/ingress/index.ts';
 import { realpathSync } from 'node:fs';
 import { seed } from './seed.ts';
+import { ControlPlane, injectionAdmission } from '../mesh/control/index.ts';
+import { istioCrds, validateIstioObject, webhookDenialMessage } from '../mesh/config/index.ts';
+
 import { parseFlags, UsageError } from './args.ts';
 import { upFlags } from './flags.ts';
 
@@ -129,6 +132,20 @@ export async function startSkiff(opts: SkiffOptions): Promise<Skiff> {
     closers.push(() => store.close());
     const registry = new Registry(store);
     installAdmission(registry);
+    // Istio's validating webhook (validation.istio.io) on every Istio kind, on create and update.
+    for (const crd of istioCrds()) {
+      registry.addValidation(`${crd.spec?.names?.plural}.${crd.spec?.group}`, (obj) => {
+        const r = validateIstioObject(obj);
+        if (r.errors.length) throw new AdmissionDenied(webhookDenialMessage(r));
+      });
+    }
+    registry.addAdmission('pods', injectionAdmission((ns) => {
+      try {
+        return registry.getSync('namespaces', undefined, ns).metadata.labels;
+      } catch {
+        return undefined;
+      }
+    }));
     const nodeName = hostname().toLowerCase().replace(/[^a-z0-9.-]/g, '-') || 'skiff';
     const pki = await pkiPromise;
     const server = new ApiServer(registry, { host: opts.host, port: opts.apiPort, tls: { key: pki.keyPem, cert: pki.certPem }, tokens: [token] });
@@ -144,7 +161,11 @@ export async function startSkiff(opts: SkiffOptions): Promise<Skiff> {
     const ingress = new IngressController({ client: registry, picker: net, port: opts.ingressPort });
     const ingressPort = await ingress.start();
     closers.push(() => ingress.close());
-    const agent = new NodeAgent({ client: registry, nodeName, dataDir: opts.dataDir, skiffBin: skiffBinPath() });
+    // The mesh control plane before the node agent: sidecars connect to it as soon as they start.
+    const mesh = new ControlPlane({ client: registry });
+    await mesh.start();
+    closers.push(() => mesh.close());
+    const agent = new NodeAgent({ client: registry, nodeName, dataDir: opts.dataDir, skiffBin: skiffBinPath(), mesh: { address: mesh.address, token: mesh.token } });
     installPodStreams(server, { client: registry, runtime: agent });
     await agent.start();
     // Closed first of all (closers run last-in first-out): every pod process ends before the rest.
@@ -166,6 +187,16 @@ export async function up(argv: string[]): Promise<number> {
   if (rest.length) throw new UsageError(`unexpected argument: ${rest[0]}`);
   const dataDir = resolve(String(flags['data-dir'] ?? join(homedir(), '.skiff')));
   const started = Date.now();
+  // Signals are caught from the start: a stop asked for while Skiff is still starting waits for the
+  // start to finish and then closes everything, so no pod process it spawned meanwhile is left behind.
+  let stopRequested: (() => void) | undefined;
+  let stopEarly = false;
+  const onSignal = (): void => {
+    if (stopRequested) stopRequested();
+    else stopEarly = true;
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   const skiff = await startSkiff({
     dataDir,
     apiPort: (flags['api-port'] as number | undefined) ?? upDefaults.apiPort,
@@ -188,14 +219,15 @@ export async function up(argv: string[]): Promise<number> {
   );
   await new Promise<void>((resolveStop) => {
     let stopping = false;
-    const stop = (): void => {
+    stopRequested = (): void => {
       if (stopping) return;
       stopping = true;
       skiff.close().then(resolveStop, resolveStop);
     };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    if (stopEarly) stopRequested();
   });
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
   process.stdout.write('Skiff stopped.\n');
   return 0;
 }

@@ -6,4 +6,4 @@ export { ServiceProxy, serviceProxyDefaults, desiredListeners } from './service-
 export type { ServiceProxyOptions, ListenerInfo, DesiredListener } from './service-proxy.ts';
 export { netErrors } from './route.ts';
 export type { Resolved } from './cluster.ts';
-export { isLoopback, loopbackNameAddress, serviceName, portMapAnnotation } from './names.ts';
+export { appIPFor, isLoopback, loopbackNameAddress, parsePortMap, serviceName, portMapAnnotation } from './names.ts';

@@ -206,3 +206,13 @@ export function endpointTargets(
   }
   return { ready, total };
 }
+
+/**
+ * The address the apps of a pod with a sidecar listen on: the pod IP's last two octets in
+ * 127.44.0.0/16 (127.42.a.b → 127.44.a.b). The sidecar takes `<podIP>:<port>`, where clients and
+ * Services send traffic, and forwards inbound requests here, as iptables capture does on Kubernetes.
+ */
+export function appIPFor(podIP: string): string {
+  const m = /^127\.\d{1,3}\.(\d{1,3}\.\d{1,3})$/.exec(podIP);
+  return m ? `127.44.${m[1]}` : podIP;
+}

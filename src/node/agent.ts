@@ -11,6 +11,7 @@ import { AppHost, appHostCommand } from './apphost/index.ts';
 import type { EnvSources } from './env.ts';
 import { IpAllocator } from './ips.ts';
 import { PidFile } from './pids.ts';
+import type { MeshEndpoint } from './mesh.ts';
 import { nodeDefaults, type NodeSettings, type RunnerHost } from './model.ts';
 import { PodRunner } from './runner.ts';
 import { stableJson } from './status.ts';
@@ -33,6 +34,8 @@ export interface NodeAgentOptions extends Partial<typeof nodeDefaults> {
   /** Ports below this need privileges (default: 0 as root, else net.ipv4.ip_unprivileged_port_start or 1024). */
   privilegedPortStart?: number;
   log?: (e: Record<string, unknown>) => void;
+  /** The mesh control plane's stream, handed to sidecar containers. */
+  mesh?: MeshEndpoint;
 }
 
 const component = 'kubelet';
@@ -64,6 +67,7 @@ export class NodeAgent implements NodeRuntime {
   #log: (e: Record<string, unknown>) => void;
   #settings: NodeSettings;
   #skiffBin: string;
+  #mesh: MeshEndpoint | undefined;
   #informers: Informers;
   #pods!: Informer;
   #events: EventRecorder;
@@ -85,6 +89,7 @@ export class NodeAgent implements NodeRuntime {
     this.#dataDir = opts.dataDir;
     this.#skiffBin = opts.skiffBin;
     this.#appHostArgv = opts.appHost ?? (process.env.SKIFF_APP_HOST === '0' ? false : [process.execPath, opts.skiffBin, appHostCommand]);
+    this.#mesh = opts.mesh;
     this.#log = opts.log ?? (() => undefined);
     const picked = Object.fromEntries(Object.entries(opts).filter(([k, v]) => k in nodeDefaults && v !== undefined));
     this.#settings = { ...nodeDefaults, ...picked, privilegedPortStart: opts.privilegedPortStart ?? unprivilegedPortStart() };
@@ -254,6 +259,7 @@ export class NodeAgent implements NodeRuntime {
         }
       },
       log: this.#log,
+      mesh: this.#mesh,
     };
   }
 

@@ -43,6 +43,8 @@ export const builtInImages: readonly BuiltInImage[] = [
   { repositories: ['istio/examples-bookinfo-reviews-v1'], app: 'bookinfo', args: ['reviews', 'v1'] },
   { repositories: ['istio/examples-bookinfo-reviews-v2'], app: 'bookinfo', args: ['reviews', 'v2'] },
   { repositories: ['istio/examples-bookinfo-reviews-v3'], app: 'bookinfo', args: ['reviews', 'v3'] },
+  // Istio's proxy image runs Skiff's proxy; its args are pilot-agent's (`proxy sidecar ...`, `proxy router ...`).
+  { repositories: ['istio/proxyv2'], app: 'proxy', defaultArgs: ['proxy', 'router'] },
   // Tool images: their programs (sh, sleep, curl, node, python3, ...) are the host's. With no command they
   // sleep forever. Upstream curlimages/curl would exit at once without a command; sleeping keeps the
   // pod around for `kubectl exec`, which is what every course does with it.

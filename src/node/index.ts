@@ -6,4 +6,5 @@ export { resolveImage, builtInImages, builtInImage, imageRepository } from './im
 export type { ImageResolution, BuiltInImage } from './images.ts';
 export { podNetwork } from './ips.ts';
 export { logLineFormat } from './types.ts';
+export type { MeshEndpoint } from './mesh.ts';
 export type { ContainerRuntimeInfo, ContainerLogFiles, NodeRuntime } from './types.ts';

@@ -7,6 +7,7 @@ import type { AppHost } from './apphost/index.ts';
 import type { ContainerRun } from './container.ts';
 import type { EnvSources } from './env.ts';
 import type { IpAllocator } from './ips.ts';
+import type { MeshEndpoint } from './mesh.ts';
 import type { PidFile } from './pids.ts';
 import type { Prober, ProbeSpec } from './probes.ts';
 import { nowStamp, type ContainerView } from './status.ts';
@@ -51,6 +52,8 @@ export interface RunnerHost {
   /** Merges annotations into the pod (the port map). */
   annotate(pod: KObject, annotations: Record<string, string>): Promise<void>;
   log(e: Record<string, unknown>): void;
+  /** The mesh control plane, when one runs: sidecar containers connect to it. */
+  mesh?: MeshEndpoint;
 }
 
 /** The container fields the runner reads. */

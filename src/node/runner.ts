@@ -5,12 +5,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import type { KObject } from '../api/index.ts';
 import { ContainerProcess, type ContainerRun } from './container.ts';
 import { ContainerConfigError, containerEnv, expandCommand } from './env.ts';
 import { builtInImage, resolveImage } from './images.ts';
 import { installShims } from './shims.ts';
+import { applyMeshEnv, hasProxySidecar, isProxyContainer, listenIP, sidecarAdminPort } from './mesh.ts';
 import { logFilePath, podLogDir } from './logs.ts';
 import { adoptContainer, neverStarted, portMap, type ContainerSpec, type Ctr, type RunnerHost } from './model.ts';
 import { Prober, type ProbeKind, type ProbeSpec } from './probes.ts';
@@ -18,6 +20,20 @@ import { StartError } from './process.ts';
 import { goDuration, nowStamp, podRef, podStatus, type ConditionView } from './status.ts';
 import type { ContainerLogFiles, ContainerRuntimeInfo } from './types.ts';
 import { PodVolumes, VolumeError } from './volumes.ts';
+
+/** Asks a sidecar proxy to stop taking inbound connections (Envoy's admin `drain_listeners?inboundonly`); best effort, 1 s at most. */
+function drainInbound(podIP: string): Promise<void> {
+  return new Promise((resolve) => {
+    const req = http.request({ host: podIP, port: sidecarAdminPort, method: 'POST', path: '/drain_listeners?inboundonly', timeout: 1000 }, (res) => {
+      res.resume();
+      res.once('end', resolve);
+      res.once('error', () => resolve());
+    });
+    req.once('timeout', () => req.destroy());
+    req.once('error', () => resolve());
+    req.end();
+  });
+}
 
 /** Runs one pod's containers and computes its status. */
 export class PodRunner {
@@ -36,6 +52,8 @@ export class PodRunner {
   #portMap: Record<string, number> = {};
   #volTimer: NodeJS.Timeout | undefined;
   #volDelay: number;
+  /** The pod has a sidecar proxy: its apps listen on the app address, and stop before the sidecar. */
+  #meshed: boolean;
 
   constructor(pod: KObject, host: RunnerHost) {
     this.#pod = pod;
@@ -51,6 +69,7 @@ export class PodRunner {
     const init = ((pod.spec?.initContainers ?? []) as ContainerSpec[]).map((s) => adoptContainer(pod, s, true, old.get(s.name)));
     const regular = ((pod.spec?.containers ?? []) as ContainerSpec[]).map((s) => adoptContainer(pod, s, false, old.get(s.name)));
     this.#ctrs = [...init, ...regular];
+    this.#meshed = hasProxySidecar(this.#ctrs.map((c) => c.spec));
     // After a Skiff restart, completed init containers do not run again.
     this.#initDone = init.every((c) => c.phase === 'done' && c.state.terminated?.exitCode === 0);
   }
@@ -102,17 +121,27 @@ export class PodRunner {
   async stop(opts: { graceSeconds: number; cleanup: boolean; events: boolean }): Promise<void> {
     this.#stopping = true;
     if (this.#volTimer) clearTimeout(this.#volTimer);
-    const waits: Array<Promise<void>> = [];
     for (const c of this.#ctrs) {
       if (c.timer) clearTimeout(c.timer);
       for (const p of c.probers) p.close();
       c.probers = [];
-      if (c.proc) {
-        if (opts.events) this.#host.event(this.#pod, 'Normal', 'Killing', `Stopping container ${c.name}`);
-        waits.push(c.proc.stop(opts.graceSeconds * 1000));
-      }
     }
-    await Promise.all(waits);
+    // As the kubelet with native sidecars: the other containers first, then the sidecars (in reverse
+    // order), so a sidecar proxy keeps outbound traffic working while the app shuts down. A proxy is
+    // told to drain inbound first: no new requests reach an app that is going away.
+    const deadline = Date.now() + opts.graceSeconds * 1000;
+    const stopAll = (list: Ctr[], ms: number): Promise<unknown> =>
+      Promise.all(
+        list.map((c) => {
+          if (!c.proc) return undefined;
+          if (opts.events) this.#host.event(this.#pod, 'Normal', 'Killing', `Stopping container ${c.name}`);
+          return c.proc.stop(ms);
+        }),
+      );
+    const sidecars = this.#ctrs.filter((c) => c.sidecar).reverse();
+    if (this.#meshed) await drainInbound(this.#ip);
+    await stopAll(this.#ctrs.filter((c) => !c.sidecar), opts.graceSeconds * 1000);
+    await stopAll(sidecars, Math.max(2000, deadline - Date.now()));
     if (opts.cleanup) {
       rmSync(this.#sandbox, { recursive: true, force: true });
       rmSync(podLogDir(path.join(this.#host.dataDir, 'logs'), this.#pod.metadata.namespace ?? 'default', this.#pod.metadata.name ?? '', this.uid), { recursive: true, force: true });
@@ -270,6 +299,7 @@ export class PodRunner {
       this.#changed();
       return this.#retryAfter(c, this.#host.settings.backoffBaseMs);
     }
+    applyMeshEnv(env, { spec: c.spec, podIP: this.#ip, meshed: this.#meshed, mesh: this.#host.mesh });
     env.SKIFF_ROOT = ctr.root;
     installShims(ctr.root, builtInImage(c.spec.image)?.binaries ?? [], this.#host.skiffBin, env);
     const img = resolveImage(c.spec.image, expandCommand(c.spec, env));
@@ -293,7 +323,8 @@ export class PodRunner {
     }
     c.pullN = 0;
     ev('Normal', 'Pulled', `Container image "${c.spec.image}" already present on machine`);
-    const argv = img.kind === 'app' ? [process.execPath, this.#host.skiffBin, 'app', img.app, ...img.args] : img.argv;
+    // The proxy image's args are the command line (`proxy sidecar ...`), as pilot-agent's are.
+    const argv = img.kind === 'app' ? (img.app === 'proxy' ? [process.execPath, this.#host.skiffBin, ...img.args] : [process.execPath, this.#host.skiffBin, 'app', img.app, ...img.args]) : img.argv;
     const appPort = c.spec.ports?.[0]?.containerPort;
     c.implicitStartup = img.kind === 'app' && appPort && !c.spec.startupProbe && !c.spec.readinessProbe ? { tcpSocket: { port: appPort }, periodSeconds: 1, timeoutSeconds: 1, failureThreshold: 600 } : undefined;
     if (c.hasRun) {
@@ -350,6 +381,7 @@ export class PodRunner {
   /** After a run ended: the next init container, a restart with backoff, or nothing, per restartPolicy. */
   #afterRun(c: Ctr, exitCode: number, ranMs: number): void {
     const policy = this.#pod.spec?.restartPolicy ?? 'Always';
+    if (c.sidecar && c.phase === 'done') return this.#changed();
     let restart: boolean;
     if (c.sidecar) restart = true;
     else if (c.init) restart = exitCode !== 0 && policy !== 'Never';
@@ -358,6 +390,7 @@ export class PodRunner {
       c.phase = 'done';
       this.#changed();
       if (c.init) this.#advance();
+      else this.#endSidecarsWhenAppsDone();
       return;
     }
     if (ranMs >= this.#host.settings.backoffResetMs) c.backoffN = 0;
@@ -371,9 +404,24 @@ export class PodRunner {
     this.#retryAfter(c, delay);
   }
 
+  /** When every app container has finished for good, the sidecars end too (a Job's pod then completes). */
+  #endSidecarsWhenAppsDone(): void {
+    if (!this.#ctrs.filter((x) => !x.init).every((x) => x.phase === 'done')) return;
+    for (const s of this.#ctrs) {
+      if (!s.sidecar || s.phase === 'done') continue;
+      s.phase = 'done';
+      if (s.timer) clearTimeout(s.timer);
+      for (const p of s.probers) p.close();
+      s.probers = [];
+      if (s.proc) void s.proc.stop(Math.min(this.#pod.spec?.terminationGracePeriodSeconds ?? 30, this.#host.settings.maxGraceSeconds) * 1000);
+    }
+    this.#changed();
+  }
+
   #startProbes(c: Ctr): void {
     const target = {
-      podIP: this.#ip,
+      // Apps of meshed pods are probed where they listen, as Istio's probe rewrite reaches the app directly.
+      podIP: listenIP(this.#ip, this.#meshed, c.spec),
       env: c.env ?? {},
       cwd: c.cwd ?? this.#sandbox,
       port: (p: number | string): number | undefined => {
@@ -386,8 +434,9 @@ export class PodRunner {
     const make = (kind: ProbeKind, spec: ProbeSpec, implicit = false): Prober => {
       const title = kind[0].toUpperCase() + kind.slice(1);
       return new Prober(kind, spec, target, {
-        // The implicit check looks every 50 ms: it only waits for the app's listen, then stops.
-        secondMs: implicit ? 50 : this.#host.settings.probeSecondMs,
+        // The implicit check looks every 50 ms: it only waits for the app's listen, then stops. The
+        // sidecar's startup probe too: the app waits for it, and the proxy is up in ~0.3 s, not 1 s.
+        secondMs: implicit || (kind === 'startup' && isProxyContainer(c.spec)) ? 50 : this.#host.settings.probeSecondMs,
         onFailure: (msg) => {
           if (!implicit) this.#host.event(this.#pod, 'Warning', 'Unhealthy', `${title} probe failed: ${msg}`);
         },

@@ -53,7 +53,8 @@ export function validateContainers(errs: Errs, v: unknown, field: string, volume
     validateVolumeMounts(errs, c.volumeMounts, child(p, 'volumeMounts'), volumes);
     for (const probe of ['livenessProbe', 'readinessProbe', 'startupProbe']) {
       if (c[probe] === undefined || c[probe] === null) continue;
-      if (init && probe !== 'startupProbe') forbidden(errs, child(p, probe), 'may not be set for init containers');
+      // Sidecars (restartable init containers) may have every probe; other init containers none (validateInitContainers).
+      if (init && c.restartPolicy !== 'Always') forbidden(errs, child(p, probe), 'may not be set for init containers without restartPolicy=Always');
       validateProbe(errs, c[probe], child(p, probe), probe !== 'readinessProbe');
     }
     getObj(errs, c.resources, child(p, 'resources'));

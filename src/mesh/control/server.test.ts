@@ -1,0 +1,123 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import WebSocket from 'ws';
+import { makeRegistry, type RegistryFixture } from '../../api/testing.test-helper.ts';
+import type { KObject } from '../../api/index.ts';
+import { istioCrds } from '../config/index.ts';
+import type { ProxyConfig } from '../proxy/index.ts';
+import { ControlPlane } from './server.ts';
+import { StreamClient } from './stream.ts';
+
+let fx: RegistryFixture;
+const closers: Array<() => unknown> = [];
+
+async function until<T>(fn: () => T | undefined | false, ms = 5000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+function vs(dest: string): KObject {
+  return { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'reviews', namespace: 'user11' }, spec: { hosts: ['reviews'], http: [{ route: [{ destination: { host: 'reviews', subset: dest } }] }] } };
+}
+
+/** The clusters the reviews vhost routes to in a pushed config. */
+function reviewsClusters(c: ProxyConfig): string[] {
+  const vh = Object.values(c.routes).flatMap((r) => r.virtualHosts).find((v) => v.domains.includes('reviews.user11.svc.cluster.local'));
+  return (vh?.routes ?? []).flatMap((r) => (r.action.kind === 'route' ? r.action.clusters.map((x) => x.cluster) : []));
+}
+
+before(async () => {
+  fx = makeRegistry({ namespaces: ['default', 'user11'] });
+  for (const crd of istioCrds()) fx.reg.createSync('customresourcedefinitions.apiextensions.k8s.io', undefined, crd);
+  fx.reg.createSync('services', 'user11', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'reviews', namespace: 'user11' }, spec: { clusterIP: '127.43.9.9', selector: { app: 'reviews' }, ports: [{ name: 'http', port: 9080, targetPort: 9080 }] } });
+  const pod = fx.reg.createSync('pods', 'user11', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'client', namespace: 'user11', labels: { app: 'client' } }, spec: { nodeName: 'n', containers: [{ name: 'c', image: 'curlimages/curl' }], initContainers: [{ name: 'istio-proxy', image: 'docker.io/istio/proxyv2:1.27.1', restartPolicy: 'Always' }] } });
+  await fx.reg.updateStatus('pods', 'user11', { ...pod, status: { phase: 'Running', podIP: '127.42.200.1' } });
+});
+after(async () => {
+  for (const c of closers.reverse()) await c();
+  fx.close();
+});
+
+test('a proxy gets its snapshot on connect, a new one after a VirtualService change, and its ACKs are tracked', async () => {
+  const cp = new ControlPlane({ client: fx.reg, debounceMs: 5 });
+  await cp.start();
+  closers.push(() => cp.close());
+  const got: Array<{ config: ProxyConfig; version: string }> = [];
+  const client = new StreamClient({ address: cp.address, token: cp.token, namespace: 'user11', pod: 'client', apply: async (config, version) => void got.push({ config, version }) });
+  client.start();
+  closers.push(() => client.close());
+  await until(() => got.length >= 1);
+  assert.deepEqual(reviewsClusters(got[0].config), ['outbound|9080||reviews.user11.svc.cluster.local']);
+  await fx.reg.create('virtualservices.networking.istio.io', 'user11', vs('v1'));
+  await until(() => got.length >= 2);
+  assert.deepEqual(reviewsClusters(got.at(-1)!.config), ['outbound|9080|v1|reviews.user11.svc.cluster.local']);
+  const st = await until(() => cp.status().find((s) => s.acked === got.at(-1)!.version));
+  assert.equal(st.pod, 'client');
+  // An unrelated change (another namespace's object) computes the same snapshot: nothing is sent.
+  const pushes = cp.pushes;
+  await fx.reg.create('configmaps', 'default', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x', namespace: 'default' } });
+  await fx.reg.create('namespaces', undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'other' } });
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(cp.pushes, pushes);
+});
+
+test('a NACK keeps the proxy on its previous version and is reported', async () => {
+  const cp = new ControlPlane({ client: fx.reg, debounceMs: 5 });
+  await cp.start();
+  closers.push(() => cp.close());
+  let applied: string | undefined;
+  let reject = false;
+  const client = new StreamClient({
+    address: cp.address, token: cp.token, namespace: 'user11', pod: 'client',
+    apply: async (_c, v) => {
+      if (reject) throw new Error('bad regex "("');
+      applied = v;
+    },
+  });
+  client.start();
+  closers.push(() => client.close());
+  await until(() => applied);
+  const good = applied;
+  reject = true;
+  await fx.reg.update('virtualservices.networking.istio.io', 'user11', { ...(await fx.reg.get('virtualservices.networking.istio.io', 'user11', 'reviews')), spec: vs('v2').spec });
+  const st = await until(() => cp.status().find((s) => s.nack));
+  assert.equal(st.nack, 'bad regex "("');
+  assert.equal(st.acked, good);
+  assert.equal(client.version, good);
+});
+
+test('the stream refuses a wrong token', async () => {
+  const cp = new ControlPlane({ client: fx.reg });
+  await cp.start();
+  closers.push(() => cp.close());
+  const ws = new WebSocket(`${cp.address}/v1/config?pod=user11/client`, { headers: { authorization: 'Bearer nope' } });
+  const status = await new Promise<number>((resolve) => ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)).on('error', () => resolve(-1)));
+  assert.equal(status, 401);
+});
+
+test('a proxy keeps its last config while the control plane is gone and catches up when it returns', async () => {
+  let cp = new ControlPlane({ client: fx.reg, debounceMs: 5 });
+  await cp.start();
+  const port = Number(new URL(cp.address.replace('ws:', 'http:')).port);
+  const got: ProxyConfig[] = [];
+  const states: boolean[] = [];
+  const client = new StreamClient({ address: cp.address, token: cp.token, namespace: 'user11', pod: 'client', backoffMs: 20, maxBackoffMs: 100, apply: async (c) => void got.push(c), onState: (s) => states.push(s.connected) });
+  client.start();
+  closers.push(() => client.close());
+  await until(() => got.length >= 1);
+  const token = cp.token;
+  await cp.close();
+  await until(() => states.at(-1) === false);
+  await fx.reg.update('virtualservices.networking.istio.io', 'user11', { ...(await fx.reg.get('virtualservices.networking.istio.io', 'user11', 'reviews')), spec: vs('v3').spec });
+  const seen = got.length;
+  // The token is per control plane run; the new one takes over the old one's, as skiff up restarting with the same secret would.
+  cp = new ControlPlane({ client: fx.reg, debounceMs: 5, port, token });
+  await cp.start();
+  closers.push(() => cp.close());
+  await until(() => got.length > seen && reviewsClusters(got.at(-1)!).includes('outbound|9080|v3|reviews.user11.svc.cluster.local'));
+});

@@ -1,0 +1,261 @@
+/**
+ * The mesh control plane (DESIGN §1, §4): watches the Kubernetes and Istio objects that shape proxy
+ * config, debounces changes, computes each connected proxy's snapshot (only what that proxy can
+ * see), and pushes it over the config stream when it differs from what the proxy has. Proxies ACK
+ * or NACK; the state of each is kept for `skiff` status views and logs.
+ */
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type net from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Client, KObject } from '../../api/index.ts';
+import { Informers } from '../../controllers/index.ts';
+import type { ConfigMessage, ReplyMessage } from './stream.ts';
+import { streamPath } from './stream.ts';
+import { buildIndex, buildProxyConfig, type MeshWorld } from './translate.ts';
+
+/** Control plane defaults, applied once. */
+export const controlPlaneDefaults = {
+  /**
+   * Quiet time after a change before pushing. Istio waits 100 ms (PILOT_DEBOUNCE_AFTER); a local
+   * cluster has no API-server storms to absorb, so a short window keeps convergence fast.
+   */
+  debounceMs: 20,
+  /** A push happens at the latest this long after the first change of a burst (PILOT_DEBOUNCE_MAX). */
+  debounceMaxMs: 500,
+};
+
+/** The resources a push depends on, as informer keys, with the MeshWorld field each fills. */
+const watched: Array<[keyof Omit<MeshWorld, 'mesh'>, string]> = [
+  ['namespaces', 'namespaces'],
+  ['services', 'services'],
+  ['endpointSlices', 'endpointslices.discovery.k8s.io'],
+  ['pods', 'pods'],
+  ['virtualServices', 'virtualservices.networking.istio.io'],
+  ['destinationRules', 'destinationrules.networking.istio.io'],
+  ['gateways', 'gateways.networking.istio.io'],
+  ['serviceEntries', 'serviceentries.networking.istio.io'],
+  ['sidecars', 'sidecars.networking.istio.io'],
+];
+
+/** One connected proxy. */
+interface Conn {
+  ws: WebSocket;
+  namespace: string;
+  pod: string;
+  /** JSON of the config last sent (to skip identical pushes). */
+  sentJson?: string;
+  sentVersion?: string;
+  ackedVersion?: string;
+  nack?: string;
+  connectedAt: number;
+}
+
+/** What a proxy's sync state looks like, for status views and tests. */
+export interface ProxyStatus {
+  pod: string;
+  namespace: string;
+  sent?: string;
+  acked?: string;
+  nack?: string;
+}
+
+export interface ControlPlaneOptions {
+  client: Client;
+  /** Mesh-wide settings (MeshConfig). */
+  mesh?: MeshWorld['mesh'];
+  log?: (e: Record<string, unknown>) => void;
+  debounceMs?: number;
+  debounceMaxMs?: number;
+  /** Loopback port of the stream endpoint; 0 (default) picks a free one. */
+  port?: number;
+  /** The bearer token proxies present; random by default. */
+  token?: string;
+}
+
+/** The control plane: a loopback WebSocket endpoint proxies connect to. */
+export class ControlPlane {
+  #client: Client;
+  #opts: ControlPlaneOptions;
+  #log: (e: Record<string, unknown>) => void;
+  #informers: Informers;
+  #server: http.Server | undefined;
+  #wss: WebSocketServer | undefined;
+  #sockets = new Set<net.Socket>();
+  #conns = new Set<Conn>();
+  #token: string;
+  #address = '';
+  #version = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #burstStart = 0;
+  #unsubscribe: Array<() => void> = [];
+  #closed = false;
+  #pushes = 0;
+
+  constructor(opts: ControlPlaneOptions) {
+    this.#client = opts.client;
+    this.#opts = opts;
+    this.#log = opts.log ?? (() => undefined);
+    this.#token = opts.token ?? randomBytes(24).toString('hex');
+    this.#informers = new Informers(this.#client, { log: this.#log });
+  }
+
+  /** `ws://127.0.0.1:<port>`, once started. */
+  get address(): string {
+    return this.#address;
+  }
+
+  /** The bearer token proxies must present. */
+  get token(): string {
+    return this.#token;
+  }
+
+  /** Number of snapshots sent so far (all proxies). */
+  get pushes(): number {
+    return this.#pushes;
+  }
+
+  /** Starts the watches and the stream endpoint on a random loopback port. */
+  async start(): Promise<void> {
+    for (const [, res] of watched) {
+      const inf = this.#informers.get(res);
+      this.#unsubscribe.push(inf.onChange(() => this.#changed()));
+    }
+    await this.#informers.synced(watched.map(([, r]) => r));
+    const server = http.createServer((_req, res) => {
+      res.writeHead(404, { 'content-type': 'text/plain' });
+      res.end('not found\n');
+    });
+    server.on('connection', (s: net.Socket) => {
+      this.#sockets.add(s);
+      s.once('close', () => this.#sockets.delete(s));
+    });
+    const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 1 << 20 });
+    server.on('upgrade', (req, socket, head) => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      const pod = url.searchParams.get('pod') ?? '';
+      const slash = pod.indexOf('/');
+      if (url.pathname !== streamPath || req.headers.authorization !== `Bearer ${this.#token}` || slash <= 0) {
+        socket.end('HTTP/1.1 401 Unauthorized\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
+        return;
+      }
+      wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, pod.slice(0, slash), pod.slice(slash + 1)));
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.#opts.port ?? 0, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const addr = server.address() as net.AddressInfo;
+    this.#address = `ws://127.0.0.1:${addr.port}`;
+    this.#server = server;
+    this.#wss = wss;
+  }
+
+  /** Sync state of every connected proxy. */
+  status(): ProxyStatus[] {
+    return [...this.#conns].map((c) => ({ pod: c.pod, namespace: c.namespace, sent: c.sentVersion, acked: c.ackedVersion, nack: c.nack }));
+  }
+
+  /** Drops every proxy connection (they keep their config and reconnect); tests use it. */
+  disconnectAll(): void {
+    for (const c of this.#conns) c.ws.terminate();
+  }
+
+  /** Closes the endpoint, the connections and the watches; idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    for (const u of this.#unsubscribe) u();
+    this.#informers.close();
+    for (const c of this.#conns) c.ws.terminate();
+    this.#conns.clear();
+    this.#wss?.close();
+    for (const s of this.#sockets) s.destroy();
+    await new Promise<void>((resolve) => (this.#server ? this.#server.close(() => resolve()) : resolve()));
+  }
+
+  #accept(ws: WebSocket, namespace: string, pod: string): void {
+    if (this.#closed) return void ws.terminate();
+    const conn: Conn = { ws, namespace, pod, connectedAt: Date.now() };
+    this.#conns.add(conn);
+    this.#log({ level: 'info', msg: 'proxy connected', pod: `${namespace}/${pod}` });
+    ws.on('message', (data) => this.#onReply(conn, String(data)));
+    ws.on('error', () => {});
+    ws.on('close', () => {
+      this.#conns.delete(conn);
+      this.#log({ level: 'info', msg: 'proxy disconnected', pod: `${namespace}/${pod}` });
+    });
+    // A new proxy gets its snapshot at once, from a fresh index (no debounce: it is waiting to be ready).
+    this.#push([conn]);
+  }
+
+  #onReply(conn: Conn, text: string): void {
+    let msg: ReplyMessage;
+    try {
+      msg = JSON.parse(text) as ReplyMessage;
+    } catch {
+      return;
+    }
+    if (msg.type === 'ack') {
+      conn.ackedVersion = msg.version;
+      conn.nack = undefined;
+    } else if (msg.type === 'nack') {
+      conn.nack = msg.error;
+      this.#log({ level: 'warn', msg: 'proxy rejected config', pod: `${conn.namespace}/${conn.pod}`, version: msg.version, error: msg.error });
+    }
+  }
+
+  #changed(): void {
+    if (this.#closed || !this.#server) return;
+    const now = Date.now();
+    if (!this.#timer) this.#burstStart = now;
+    if (this.#timer) clearTimeout(this.#timer);
+    const quiet = this.#opts.debounceMs ?? controlPlaneDefaults.debounceMs;
+    const max = this.#opts.debounceMaxMs ?? controlPlaneDefaults.debounceMaxMs;
+    const wait = Math.max(0, Math.min(quiet, this.#burstStart + max - now));
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#push([...this.#conns]);
+    }, wait);
+    this.#timer.unref();
+  }
+
+  #world(): MeshWorld {
+    const w = { mesh: this.#opts.mesh } as MeshWorld;
+    // Every watched kind fills its list field.
+    for (const [field, res] of watched) (w as unknown as Record<string, KObject[]>)[field] = this.#informers.get(res).list();
+    return w;
+  }
+
+  #push(conns: Conn[]): void {
+    if (!conns.length) return;
+    const index = buildIndex(this.#world());
+    const version = String(++this.#version);
+    for (const c of conns) {
+      const pod = this.#informers.get('pods').get(c.namespace, c.pod);
+      // A proxy whose pod has no address yet gets its config on the status write that gives it one.
+      if (!pod?.status?.podIP) continue;
+      let json: string;
+      try {
+        json = JSON.stringify(buildProxyConfig(index, pod));
+      } catch (e) {
+        this.#log({ level: 'error', msg: 'cannot compute proxy config', pod: `${c.namespace}/${c.pod}`, error: String((e as Error).stack ?? e) });
+        continue;
+      }
+      if (json === c.sentJson) continue;
+      c.sentJson = json;
+      c.sentVersion = version;
+      const nonce = randomBytes(6).toString('hex');
+      // The config is spliced in as text: it was just serialized to compare, no need to do it twice.
+      const msg = `{"type":"config","version":${JSON.stringify(version)},"nonce":"${nonce}","config":${json}}`;
+      c.ws.send(msg);
+      this.#pushes++;
+    }
+  }
+}
+
+export type { ConfigMessage };

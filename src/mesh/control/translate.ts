@@ -1,0 +1,67 @@
+/**
+ * Kubernetes + Istio objects → one ProxyConfig per proxy (DESIGN §4, rule 4). Pure and
+ * deterministic: buildIndex once per push, then buildProxyConfig per sidecar or gateway pod;
+ * identical inputs give byte-identical JSON (whatever the order of the input lists), so the push
+ * loop can skip unchanged configs.
+ *
+ * Configs built from one index share sub-objects (clusters, route configs, the outbound half of
+ * pods in the same namespace and scope): treat them as immutable. Sharing is also what keeps a
+ * push cheap — a serializer may cache per object identity.
+ */
+import type { KObject } from '../../api/index.ts';
+import { appIPFor } from '../../net/index.ts';
+import type { Cluster, ProxyConfig } from '../proxy/model.ts';
+import { buildGateway } from './translate-gateway.ts';
+import { buildInbound, buildSidecarOutbound } from './translate-sidecar.ts';
+import type { MeshIndex } from './world.ts';
+import { isGatewayPod, podIPOf, proxyNode } from './workload.ts';
+
+export { buildIndex, meshDefaults } from './world.ts';
+export type { MeshIndex, MeshSettings, MeshWorld } from './world.ts';
+export { appIPFor } from '../../net/index.ts';
+export { isGatewayPod } from './workload.ts';
+
+function observability(index: MeshIndex): Pick<ProxyConfig, 'accessLog' | 'tracing'> {
+  const tracing: ProxyConfig['tracing'] = { samplingPerMillion: Math.max(0, Math.min(1000000, Math.trunc(index.mesh.samplingPercent * 10000))) };
+  if (index.mesh.tracingCollector) tracing.collector = { ...index.mesh.tracingCollector };
+  return { accessLog: { enabled: index.mesh.accessLog }, tracing };
+}
+
+/** The configuration of one proxy: a gateway when isGatewayPod(pod), else the pod's sidecar. */
+export function buildProxyConfig(index: MeshIndex, pod: KObject): ProxyConfig {
+  const gateway = isGatewayPod(pod);
+  const node = proxyNode(pod, gateway);
+  if (gateway) {
+    const g = buildGateway(index, pod);
+    return {
+      node,
+      outbound: {},
+      inbound: [],
+      gateway: g.gateway,
+      routes: g.routes,
+      clusters: g.clusters,
+      outboundTrafficPolicy: index.mesh.outboundTrafficPolicy,
+      ...observability(index),
+    };
+  }
+  const ns = node.namespace;
+  const out = buildSidecarOutbound(index, ns, node.labels);
+  const ip = podIPOf(pod);
+  const inb = buildInbound(index, pod, ip ? appIPFor(ip) : '');
+  let clusters: Record<string, Cluster> = out.clusters;
+  if (inb.clusters.length) {
+    // The outbound half is shared between pods; inbound clusters go into a copy of the map.
+    clusters = { ...out.clusters };
+    for (const c of inb.clusters) clusters[c.name] = c;
+  }
+  return {
+    node,
+    outbound: out.outbound,
+    inbound: inb.inbound,
+    gateway: [],
+    routes: out.routes,
+    clusters,
+    outboundTrafficPolicy: out.outboundTrafficPolicy,
+    ...observability(index),
+  };
+}

@@ -1,0 +1,366 @@
+/**
+ * The router's upstream half (Envoy's router filter): pick a weighted destination, choose a host,
+ * send the request through the cluster's circuit breakers, and turn every failure into Envoy's
+ * answer — retries with jittered backoff and the maxRetries budget, per-try and route timeouts,
+ * overflow, connection failure and reset (semantics §2.8, §2.9, §3.4, §10).
+ *
+ * One Forward per routed request (upstream-request.ts) holds the attempt state. Event listeners are module functions
+ * reading the Forward under a symbol on the ClientRequest/IncomingMessage (no per-request
+ * closures); the only closures are the cluster.request() callback per attempt and mirrors.
+ * Bodies are replayable (retries, mirrors) only when buffered: bodiless requests, or bodies up to
+ * `bufferLimit` (Envoy's per-request buffer limit plays the same role); larger ones are streamed
+ * to the first attempt and never retried.
+ */
+import type http from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { type CompiledRetry, type CompiledRoute, RETRY } from './compile.ts';
+import { F } from './flags.ts';
+import { downstreamHeaders } from './headers.ts';
+import { bodies, type HttpStream, localReply, resetBody } from './stream.ts';
+import type { StreamFailure } from './upstream/index.ts';
+import { buildRequest, Forward, hashKey, kFwd, mirror, pickDest, type RouteAction, type Tagged } from './upstream-request.ts';
+
+/** Largest request body kept for retries and mirrors (bytes). */
+export const bufferLimit = 64 * 1024;
+
+const GRPC_ANY = RETRY.grpcCancelled | RETRY.grpcDeadline | RETRY.grpcInternal | RETRY.grpcResource | RETRY.grpcUnavailable;
+const RESETTISH = RETRY.reset | RETRY.r5xx | RETRY.gatewayError;
+
+const CONNECT = 0;
+const CONNECT_TIMEOUT = 1;
+const RESET = 2;
+const resetReason = ['connection failure', 'connection timeout', 'connection termination'];
+const resetDetails = [
+  'upstream_reset_before_response_started{remote_connection_failure}',
+  'upstream_reset_before_response_started{connection_timeout}',
+  'upstream_reset_before_response_started{connection_termination}',
+];
+
+/** Errors node reports when a connection could not be established at all. */
+const connectCodes = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ETIMEDOUT', 'EADDRINUSE', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/** Forwards a routed request upstream; every outcome ends in a response on `s.res`. */
+export function forward(s: HttpStream, r: CompiledRoute, a: RouteAction): void {
+  const d = pickDest(a, s.lst.engine.random);
+  s.dest = d;
+  const cluster = d.cluster;
+  if (!cluster) return localReply(s, 503, '', F.NC, 'cluster_not_found');
+  s.cluster = cluster;
+  const f = new Forward(s, a, d, cluster);
+  s.abort = abortStream;
+  (s as HttpStream & Tagged)[kFwd] = f;
+  buildRequest(f, r);
+  if (a.hash) f.ctx.hashKey = hashKey(f, a);
+  if (s.original) f.ctx.original = s.original;
+  const h = s.req.headers;
+  const cl = h['content-length'];
+  const hasBody = (cl !== undefined && cl !== '0') || h['transfer-encoding'] !== undefined;
+  const replay = a.retry.num > 0 || a.mirrors.length > 0;
+  if (!hasBody) return dispatch(f, a.retry.on);
+  if (!replay || (cl !== undefined && Number(cl) > bufferLimit)) {
+    f.streamBody = true;
+    return dispatch(f, 0);
+  }
+  f.chunks = [];
+  const req = s.req as http.IncomingMessage & Tagged;
+  req[kFwd] = f;
+  req.on('data', onBufferData);
+  req.on('end', onBufferEnd);
+}
+
+function onBufferData(this: http.IncomingMessage & Tagged, chunk: Buffer): void {
+  const f = this[kFwd]!;
+  f.chunks!.push(chunk);
+  f.s.bytesIn += chunk.length;
+  if (f.s.bytesIn > bufferLimit && !f.streamBody) {
+    // Too big to keep: stream from here on, without retries (pipe() in the attempt resumes the flow).
+    this.pause();
+    this.off('data', onBufferData);
+    this.off('end', onBufferEnd);
+    this.on('data', onCountData);
+    f.streamBody = true;
+    dispatch(f, 0);
+  }
+}
+
+function onCountData(this: http.IncomingMessage & Tagged, chunk: Buffer): void {
+  this[kFwd]!.s.bytesIn += chunk.length;
+}
+
+function onBufferEnd(this: http.IncomingMessage & Tagged): void {
+  const f = this[kFwd]!;
+  f.body = f.chunks!.length === 1 ? f.chunks![0] : Buffer.concat(f.chunks!);
+  f.chunks = undefined;
+  if (!f.finished) dispatch(f, f.a.retry.on);
+}
+
+function dispatch(f: Forward, retryOn: number): void {
+  if (f.finished) return;
+  f.retryOn = retryOn;
+  // The route timeout starts once the router has the whole request (after any fault delay).
+  if (f.a.timeoutMs > 0) f.global = setTimeout(onGlobalTimeout, f.a.timeoutMs, f);
+  attempt(f);
+  if (f.a.mirrors.length && !f.streamBody) mirror(f);
+}
+
+function attempt(f: Forward): void {
+  const s = f.s;
+  f.attempt++;
+  const host = f.cluster.choose(f.ctx);
+  if (!host) {
+    finish(f);
+    return localReply(s, 503, bodies.noHealthy, F.UH, 'no_healthy_upstream');
+  }
+  f.host = host;
+  s.upHost = host;
+  f.headers[f.attemptIdx] = String(f.attempt);
+  f.attemptStart = performance.now();
+  const n = f.attempt;
+  f.pooled = 0;
+  // One closure per attempt: the cluster's callback API needs it to know which attempt answered.
+  const handle = f.cluster.request(host, { method: f.method, path: f.path, headers: f.headers }, (err, creq) => onPool(f, n, err, creq));
+  // The callback may already have run (synchronously); only a request still waiting keeps its handle.
+  if (f.pooled !== n && f.attempt === n && !f.finished) f.handle = handle;
+}
+
+function onPool(f: Forward, n: number, err: StreamFailure | undefined, creq: http.ClientRequest | undefined): void {
+  f.pooled = n;
+  if (f.finished || n !== f.attempt) {
+    creq?.destroy();
+    return;
+  }
+  f.handle = undefined;
+  const failure = err?.reason;
+  if (err && err.reason !== 'overflow') f.s.transportFailure = err.detail;
+  if (failure === 'overflow') return onOverflow(f);
+  if (failure || !creq) {
+    f.cluster.report(f.host!, { local: 'connect-failure' });
+    return onReset(f, failure === 'connect-timeout' ? CONNECT_TIMEOUT : CONNECT, false);
+  }
+  f.creq = creq;
+  (creq as http.ClientRequest & Tagged)[kFwd] = f;
+  creq.on('response', onUpstreamResponse);
+  creq.on('error', onUpstreamError);
+  const perTry = f.a.retry.perTryMs;
+  if (perTry > 0) f.perTry = setTimeout(onPerTryTimeout, perTry, f);
+  if (f.body) creq.end(f.body);
+  else if (f.streamBody) {
+    if (f.chunks) for (const c of f.chunks) creq.write(c);
+    f.chunks = undefined;
+    if (f.s.req.readableEnded) creq.end();
+    else {
+      if (f.s.req.listenerCount('data') === 0) f.s.req.on('data', onCountData);
+      (f.s.req as http.IncomingMessage & Tagged)[kFwd] = f;
+      f.s.req.pipe(creq);
+    }
+  } else creq.end();
+}
+
+/** Drops the attempt in flight (its late events are ignored: `f.creq` no longer points at it). */
+function abandon(f: Forward): void {
+  const creq = f.creq;
+  f.creq = undefined;
+  if (creq) {
+    if (f.streamBody) f.s.req.unpipe(creq);
+    creq.destroy();
+  }
+  f.handle?.cancel();
+  f.handle = undefined;
+  if (f.perTry) clearTimeout(f.perTry);
+  f.perTry = undefined;
+}
+
+function releaseRetry(f: Forward): void {
+  if (f.holdingRetry) {
+    f.holdingRetry = false;
+    f.cluster.retryDone();
+  }
+}
+
+function finish(f: Forward): void {
+  if (f.finished) return;
+  f.finished = true;
+  if (f.global) clearTimeout(f.global);
+  if (f.backoff) clearTimeout(f.backoff);
+  if (f.perTry) clearTimeout(f.perTry);
+  f.global = f.backoff = f.perTry = undefined;
+  releaseRetry(f);
+}
+
+function abortStream(s: HttpStream): void {
+  const f = (s as HttpStream & Tagged)[kFwd];
+  if (!f) return;
+  abandon(f);
+  finish(f);
+}
+
+const YES = 0;
+const NO = 1;
+
+/** Envoy's shouldRetry: limit reached → URX; budget (maxRetries) refused → UO; else take a slot. */
+function mayRetry(f: Forward): number {
+  if (f.attempt > f.a.retry.num) {
+    f.s.flags |= F.URX;
+    return NO;
+  }
+  if (!f.cluster.tryRetry()) {
+    f.s.flags |= F.UO;
+    return NO;
+  }
+  return YES;
+}
+
+function scheduleRetry(f: Forward): void {
+  releaseRetry(f);
+  f.holdingRetry = true;
+  const r = f.a.retry;
+  if (r.avoid && f.host) {
+    const tried = (f.ctx.avoid as Set<string> | undefined) ?? new Set<string>();
+    tried.add(f.host.key);
+    f.ctx.avoid = tried;
+  }
+  // Fully jittered exponential backoff: retry n waits random [0, (2^n − 1)·base), capped at 10 × base.
+  const interval = Math.min(((1 << Math.min(f.attempt, 20)) - 1) * r.baseMs, 10 * r.baseMs);
+  f.backoff = setTimeout(onBackoff, Math.floor(f.s.lst.engine.random() * interval), f);
+}
+
+function onBackoff(f: Forward): void {
+  f.backoff = undefined;
+  if (!f.finished) attempt(f);
+}
+
+function onOverflow(f: Forward): void {
+  // Overflow is never retried and never reported to outlier detection (semantics §3.4).
+  finish(f);
+  localReply(f.s, 503, resetBody('overflow', f.attempt > 1), F.UO, 'upstream_reset_before_response_started{overflow}', ['x-envoy-overloaded', 'true']);
+}
+
+function onReset(f: Forward, kind: number, started: boolean): void {
+  const on = f.retryOn;
+  const would = kind === RESET ? ((on & RETRY.resetBeforeRequest) !== 0 && !started) || (on & RESETTISH) !== 0 : (on & (RETRY.connectFailure | RETRY.resetBeforeRequest | RESETTISH)) !== 0;
+  if (would && mayRetry(f) === YES) return scheduleRetry(f);
+  finish(f);
+  localReply(f.s, 503, resetBody(resetReason[kind], f.attempt > 1), kind === RESET ? F.UC : F.UF, resetDetails[kind]);
+}
+
+function onUpstreamError(this: http.ClientRequest & Tagged, err: NodeJS.ErrnoException): void {
+  const f = this[kFwd];
+  if (!f || f.creq !== this || f.responded) return;
+  const connectFailed = connectCodes.has(err.code ?? '');
+  // A pooled connection that turns out dead (the keep-alive race) never carried the request.
+  const started = !connectFailed && !this.reusedSocket;
+  abandon(f);
+  f.cluster.report(f.host!, { local: connectFailed ? 'connect-failure' : 'reset' });
+  onReset(f, connectFailed ? CONNECT : RESET, started);
+}
+
+function onPerTryTimeout(f: Forward): void {
+  f.perTry = undefined;
+  if (f.finished) return;
+  abandon(f);
+  f.cluster.report(f.host!, { local: 'timeout' });
+  if ((f.retryOn & RESETTISH) !== 0 && mayRetry(f) === YES) return scheduleRetry(f);
+  finish(f);
+  localReply(f.s, 504, bodies.timeout, F.UT, 'upstream_per_try_timeout');
+}
+
+function onGlobalTimeout(f: Forward): void {
+  f.global = undefined;
+  if (f.finished) return;
+  const inFlight = f.creq !== undefined && !f.responded;
+  abandon(f);
+  if (inFlight) f.cluster.report(f.host!, { local: 'timeout' });
+  finish(f);
+  const s = f.s;
+  if (f.responded) {
+    s.flags |= F.UT;
+    s.cut = true;
+    s.res.destroy();
+  } else localReply(s, 504, bodies.timeout, F.UT, 'upstream_response_timeout');
+}
+
+/** Envoy's wouldRetryFromHeaders. */
+function retriableStatus(r: CompiledRetry, on: number, status: number, h: http.IncomingHttpHeaders): boolean {
+  if (h['x-envoy-overloaded'] !== undefined || h['x-envoy-ratelimited'] !== undefined) return false;
+  if (on & RETRY.r5xx && status >= 500 && status < 600) return true;
+  if (on & RETRY.gatewayError && (status === 502 || status === 503 || status === 504)) return true;
+  if (on & RETRY.retriable4xx && status === 409) return true;
+  if (on & RETRY.statusCodes && r.codes.has(status)) return true;
+  if (on & GRPC_ANY) {
+    const g = h['grpc-status'];
+    if (g === undefined) return false;
+    const code = Number(g);
+    return (
+      (code === 1 && (on & RETRY.grpcCancelled) !== 0) ||
+      (code === 4 && (on & RETRY.grpcDeadline) !== 0) ||
+      (code === 8 && (on & RETRY.grpcResource) !== 0) ||
+      (code === 13 && (on & RETRY.grpcInternal) !== 0) ||
+      (code === 14 && (on & RETRY.grpcUnavailable) !== 0)
+    );
+  }
+  return false;
+}
+
+function onUpstreamResponse(this: http.ClientRequest & Tagged, pres: http.IncomingMessage): void {
+  const f = this[kFwd];
+  if (!f || f.creq !== this || f.finished) {
+    pres.resume();
+    return;
+  }
+  if (f.perTry) clearTimeout(f.perTry);
+  f.perTry = undefined;
+  const status = pres.statusCode ?? 502;
+  f.cluster.report(f.host!, { status });
+  if (f.retryOn && retriableStatus(f.a.retry, f.retryOn, status, pres.headers) && mayRetry(f) === YES) {
+    f.creq = undefined;
+    pres.resume();
+    return scheduleRetry(f);
+  }
+  respond(f, this, pres, status);
+}
+
+function respond(f: Forward, creq: http.ClientRequest, pres: http.IncomingMessage & Tagged, status: number): void {
+  const s = f.s;
+  f.responded = true;
+  s.serviceTime = String(Math.round(performance.now() - f.attemptStart));
+  const sock = creq.socket;
+  if (sock?.localAddress) s.upstreamLocal = `${sock.localAddress}:${sock.localPort}`;
+  const h = downstreamHeaders(pres.rawHeaders, f.d.ops.response, s.lst.server);
+  h.push('x-envoy-upstream-service-time', s.serviceTime);
+  const cors = s.route?.cors;
+  if (cors && s.corsOrigin) {
+    h.push('access-control-allow-origin', s.corsOrigin);
+    if (cors.credentials) h.push('access-control-allow-credentials', 'true');
+    if (cors.expose) h.push('access-control-expose-headers', cors.expose);
+  }
+  if (s.setCookie) h.push('set-cookie', s.setCookie);
+  if (s.lst.draining) h.push('connection', 'close');
+  s.details = 'via_upstream';
+  s.res.writeHead(status, pres.statusMessage, h);
+  pres[kFwd] = f;
+  pres.on('data', onResponseData);
+  // 'end' and 'close' fire once; on() skips the wrapper once() allocates.
+  pres.on('end', onResponseEnd);
+  pres.on('close', onResponseClose);
+  pres.pipe(s.res);
+}
+
+function onResponseData(this: http.IncomingMessage & Tagged, chunk: Buffer): void {
+  this[kFwd]!.s.bytesOut += chunk.length;
+}
+
+function onResponseEnd(this: http.IncomingMessage & Tagged): void {
+  finish(this[kFwd]!);
+}
+
+function onResponseClose(this: http.IncomingMessage & Tagged): void {
+  const f = this[kFwd]!;
+  if (this.complete || f.finished) return;
+  // The upstream went away mid-body: cut the downstream response too (Envoy resets the stream).
+  finish(f);
+  const s = f.s;
+  s.flags |= F.UC;
+  s.details = 'upstream_reset_after_response_started{connection_termination}';
+  s.cut = true;
+  s.res.destroy();
+}

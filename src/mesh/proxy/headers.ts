@@ -1,0 +1,178 @@
+/**
+ * Header handling on the request path: hop-by-hop filtering fused with the route's header
+ * operations in one pass over node's flat rawHeaders, response header building, and the values
+ * hash policies read. Header operations are compiled (HeaderOps → CompiledOps) at apply() time.
+ */
+import { randomUUID } from 'node:crypto';
+import type http from 'node:http';
+import type { HeaderMutation, HeaderOps } from './model.ts';
+
+/** Header operations folded into "drop these names, then append these pairs" (set = drop + append). */
+export interface CompiledOps {
+  /** Lowercase names to drop from the incoming list. */
+  remove: ReadonlySet<string>;
+  /** Flat [name, value, ...] to append. */
+  append: readonly string[];
+}
+
+/** No header operations. */
+export const noOps: CompiledOps = { remove: new Set(), append: [] };
+
+/** Names no route may set or remove (Istio drops pseudo-headers and host from header ops). */
+function forbidden(name: string): boolean {
+  return name.startsWith(':') || name === 'host';
+}
+
+/**
+ * Folds operation levels, least specific last so it wins (Envoy's default order: weighted-cluster
+ * operations first, then the route's): each level removes, then sets, then adds.
+ */
+export function compileOps(levels: Array<HeaderOps | undefined>): CompiledOps {
+  const remove = new Set<string>();
+  let append: string[] = [];
+  for (const ops of levels) {
+    if (!ops) continue;
+    const drop = new Set<string>();
+    for (const n of ops.remove ?? []) if (!forbidden(n.toLowerCase())) drop.add(n.toLowerCase());
+    for (const n of Object.keys(ops.set ?? {})) if (!forbidden(n.toLowerCase())) drop.add(n.toLowerCase());
+    if (drop.size) {
+      const kept: string[] = [];
+      for (let i = 0; i < append.length; i += 2) if (!drop.has(append[i])) kept.push(append[i], append[i + 1]);
+      append = kept;
+      for (const n of drop) remove.add(n);
+    }
+    for (const [n, v] of Object.entries(ops.set ?? {})) if (!forbidden(n.toLowerCase())) append.push(n.toLowerCase(), v);
+    for (const [n, v] of Object.entries(ops.add ?? {})) if (!forbidden(n.toLowerCase())) append.push(n.toLowerCase(), v);
+  }
+  return remove.size || append.length ? { remove, append } : noOps;
+}
+
+/** Request and response operations of one (route, destination) pair. */
+export function compileMutation(dest: HeaderMutation | undefined, route: HeaderMutation | undefined): { request: CompiledOps; response: CompiledOps } {
+  return { request: compileOps([dest?.request, route?.request]), response: compileOps([dest?.response, route?.response]) };
+}
+
+/**
+ * Request headers the proxy owns and always rewrites: hop-by-hop ones (RFC 9110 §7.6.1), the
+ * proxy-only ones, the ones it sets itself per attempt, and `expect` (the proxy answered the
+ * 100-continue itself, as Envoy does).
+ */
+const requestOwned = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'upgrade',
+  'http2-settings',
+  'expect',
+  'host',
+  'x-envoy-attempt-count',
+  'x-envoy-expected-rq-timeout-ms',
+  'x-envoy-original-path',
+  'x-envoy-decorator-operation',
+  // The proxy's own peer-metadata header: set by the outbound side, read and stripped by inbound; never taken from an app.
+  'x-skiff-peer',
+]);
+
+/** Request headers each listener kind rewrites itself (gateways also append to x-forwarded-for). */
+export const ownedRequestHeaders = {
+  sidecar: requestOwned as ReadonlySet<string>,
+  gateway: new Set([...requestOwned, 'x-forwarded-for']) as ReadonlySet<string>,
+};
+
+/** Response headers never forwarded (hop-by-hop; node frames the body itself). */
+const responseOwned = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'transfer-encoding', 'server',
+  // Envoy's router sets its own (setReferenceKey overwrites): a gateway in front of a sidecar reports one value, not two.
+  'x-envoy-upstream-service-time',
+]);
+
+/** Names listed in Connection (`Connection: x-foo`), which are hop-by-hop too; undefined when none. */
+function connectionListed(raw: string[]): Set<string> | undefined {
+  let listed: Set<string> | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i].length === 10 && raw[i].toLowerCase() === 'connection') {
+      for (const tok of raw[i + 1].split(',')) {
+        const t = tok.trim().toLowerCase();
+        if (t && t !== 'close' && t !== 'keep-alive') (listed ??= new Set()).add(t);
+      }
+    }
+  }
+  return listed;
+}
+
+/**
+ * The upstream request headers: rawHeaders minus `owned` names (ownedRequestHeaders), those listed
+ * in Connection and the route's removals, plus the route's appends; one pass, one output array.
+ * Transfer-Encoding stays: node's client re-chunks what it pipes.
+ */
+export function upstreamHeaders(raw: string[], ops: CompiledOps, owned: ReadonlySet<string>): string[] {
+  const listed = connectionListed(raw);
+  const out: string[] = [];
+  const rm = ops.remove;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i].toLowerCase();
+    if (owned.has(name) || rm.has(name) || listed?.has(name)) continue;
+    out.push(raw[i], raw[i + 1]);
+  }
+  const app = ops.append;
+  for (let i = 0; i < app.length; i += 2) out.push(app[i], app[i + 1]);
+  return out;
+}
+
+/** Upgrade requests keep Connection/Upgrade (the upstream must see them). */
+export function upgradeHeaders(raw: string[], ops: CompiledOps): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i].toLowerCase();
+    if (name === 'host' || name === 'proxy-connection' || name === 'proxy-authorization' || name === 'keep-alive' || ops.remove.has(name)) continue;
+    out.push(raw[i], raw[i + 1]);
+  }
+  for (let i = 0; i < ops.append.length; i += 2) out.push(ops.append[i], ops.append[i + 1]);
+  return out;
+}
+
+/** The response headers to send downstream: upstream's minus hop-by-hop and removals, plus appends and `server`. */
+export function downstreamHeaders(raw: string[], ops: CompiledOps, server: string): string[] {
+  const listed = connectionListed(raw);
+  const out: string[] = [];
+  const rm = ops.remove;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i].toLowerCase();
+    if (responseOwned.has(name) || rm.has(name) || listed?.has(name)) continue;
+    out.push(raw[i], raw[i + 1]);
+  }
+  for (let i = 0; i < ops.append.length; i += 2) out.push(ops.append[i], ops.append[i + 1]);
+  out.push('server', server);
+  return out;
+}
+
+/** The client's `x-request-id`, or '' when it sent none (the proxy then generates a UUID v4, as Envoy). */
+export function clientRequestId(headers: http.IncomingHttpHeaders): string {
+  const v = headers['x-request-id'];
+  return typeof v === 'string' ? v : '';
+}
+
+/** A new request id (UUID v4; node's randomUUID draws from a cached entropy pool). */
+export function newRequestId(): string {
+  return randomUUID();
+}
+
+/** A cookie's value from a Cookie header, or undefined. */
+export function cookieValue(header: string | undefined, name: string): string | undefined {
+  if (!header) return undefined;
+  let i = 0;
+  while (i < header.length) {
+    let end = header.indexOf(';', i);
+    if (end < 0) end = header.length;
+    const eq = header.indexOf('=', i);
+    if (eq > 0 && eq < end && header.slice(i, eq).trim() === name) {
+      let v = header.slice(eq + 1, end).trim();
+      if (v.length >= 2 && v.startsWith('"') && v.endsWith('"')) v = v.slice(1, -1);
+      return v;
+    }
+    i = end + 1;
+  }
+  return undefined;
+}
