@@ -15,7 +15,7 @@ import { ServiceProxy } from '../net/index.ts';
 import { IngressController } from '../net/ingress/index.ts';
 import { realpathSync } from 'node:fs';
 import { seed } from './seed.ts';
-import { ControlPlane, injectionAdmission } from '../mesh/control/index.ts';
+import { ControlPlane, injectionAdmission, MeshSettingsError, tracingSettings, type MeshWorld } from '../mesh/control/index.ts';
 import { istioCrds, validateIstioObject, webhookDenialMessage } from '../mesh/config/index.ts';
 
 import { parseFlags, UsageError } from './args.ts';
@@ -30,6 +30,8 @@ export interface SkiffOptions {
   apiPort: number;
   host: string;
   ingressPort?: number;
+  /** Mesh-wide settings (tracing collector and sampling). */
+  mesh?: MeshWorld['mesh'];
 }
 
 /** A running Skiff: close() stops everything it started; idempotent. */
@@ -162,7 +164,7 @@ export async function startSkiff(opts: SkiffOptions): Promise<Skiff> {
     const ingressPort = await ingress.start();
     closers.push(() => ingress.close());
     // The mesh control plane before the node agent: sidecars connect to it as soon as they start.
-    const mesh = new ControlPlane({ client: registry });
+    const mesh = new ControlPlane({ client: registry, mesh: opts.mesh });
     await mesh.start();
     closers.push(() => mesh.close());
     const agent = new NodeAgent({ client: registry, nodeName, dataDir: opts.dataDir, skiffBin: skiffBinPath(), mesh: { address: mesh.address, token: mesh.token } });
@@ -197,7 +199,15 @@ export async function up(argv: string[]): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  let mesh: SkiffOptions['mesh'];
+  try {
+    if (flags['tracing-url']) mesh = tracingSettings(String(flags['tracing-url']), { samplingPercent: flags['tracing-sampling'] === undefined ? undefined : Number(flags['tracing-sampling']) });
+  } catch (e) {
+    if (e instanceof MeshSettingsError) throw new UsageError(e.message);
+    throw e;
+  }
   const skiff = await startSkiff({
+    mesh,
     dataDir,
     apiPort: (flags['api-port'] as number | undefined) ?? upDefaults.apiPort,
     host: (flags.host as string | undefined) ?? upDefaults.host,

@@ -60,14 +60,32 @@ function ingress(path: string, extra: string[] = []): Promise<{ code: number; st
   return run('curl', ['-s', '-H', `Host: ${HOST}`, '-b', join(dir, 'jar'), '-c', join(dir, 'jar'), ...extra, `http://127.0.0.1:${skiff!.ingressPort}${path}`], { timeoutMs: 30_000 });
 }
 
+/** Spans the proxies reported to this test's Zipkin-style collector. */
+const spans: Array<Record<string, any>> = [];
+const collector = createServer((req, res) => {
+  let body = '';
+  req.on('data', (d) => (body += d));
+  req.on('end', () => {
+    try {
+      if (req.url === '/api/v2/spans') spans.push(...(JSON.parse(body) as Array<Record<string, any>>));
+    } catch {
+      // A malformed report is the proxy's bug; the assertions below will show it.
+    }
+    res.writeHead(202).end();
+  });
+});
+
 before(async () => {
   if (!hasShared) return;
   dir = mkdtempSync(join(tmpdir(), 'skiff-mesh-'));
-  skiff = await startSkiff();
+  await new Promise<void>((r) => collector.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(collector.address() as AddressInfo).port}`;
+  skiff = await startSkiff({ extraArgs: ['--tracing-url', url, '--tracing-sampling', '100'] });
   assert.equal((await skiff.kubectl(['create', 'namespace', 'user11'])).code, 0);
   assert.equal((await skiff.kubectl(['label', 'namespace', 'user11', 'istio-injection=enabled'])).code, 0);
 });
 after(async () => {
+  collector.close();
   await skiff?.stop();
   skiff?.cleanup();
   if (dir) rmSync(dir, { recursive: true, force: true });
@@ -200,6 +218,24 @@ describe('telemetry', () => {
     assert.match(r.stdout, /^istio_request_duration_milliseconds_bucket\{/m);
     const logs = await k('logs', 'deploy/productpage-v1', '-c', 'istio-proxy', '--tail', '50');
     assert.match(logs.stdout, /^\[\S+\] "GET \/reviews\/0 HTTP\/1\.1" 200 - \S+ - "-" \d+ \d+ \d+ \d+ "-" "[^"]*" "[^"]+" "reviews:9080" "127\.42\.\d+\.\d+:9080" outbound\|9080\|v\d\|reviews\.user11\.svc\.cluster\.local /m);
+  });
+});
+
+describe('tracing', () => {
+  test('with --tracing-url the proxies report linked spans for a productpage request', async (t) => {
+    if (!hasShared) return t.skip(sharedMissing);
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const r = await ingress('/productpage', ['-H', `traceparent: ${traceparent}`, '-o', '/dev/null', '-w', '%{http_code}']);
+    assert.equal(r.stdout, '200');
+    const mine = await eventually(() => {
+      const s = spans.filter((x) => x.traceId === '4bf92f3577b34da6a3ce929d0e0e4736');
+      return s.some((x) => x.kind === 'SERVER' && x.tags?.['istio.canonical_service'] === 'productpage') ? s : undefined;
+    }, 30_000, 200);
+    assert.ok(mine, `no productpage span of the trace; got ${spans.length} spans, e.g. ${JSON.stringify(spans.filter((x) => x.tags?.['istio.canonical_service'] === 'productpage').slice(-3))}`);
+    // The gateway's CLIENT span continues the caller's span; productpage's SERVER span is its child.
+    const gw = mine.find((x) => x.kind === 'CLIENT' && x.parentId === '00f067aa0ba902b7');
+    assert.ok(gw, JSON.stringify(mine.map((x) => [x.kind, x.name, x.parentId])));
+    assert.ok(mine.some((x) => x.kind === 'SERVER' && x.parentId === gw.id));
   });
 });
 

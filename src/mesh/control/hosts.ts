@@ -101,9 +101,10 @@ export function visibleTo(exportTo: ExportTo, ns: string): boolean {
 /**
  * What Skiff does with a port's traffic. Istio's auto-detection (unnamed or unknown port names)
  * sniffs the first bytes; Skiff's proxies have no sniffer, so `auto` is treated as HTTP/1.1,
- * which is what the course's workloads speak.
+ * which is what the course's workloads speak. `tls` (Istio's TLS and HTTPS, protocol.IsTLS) is
+ * opaque TCP that VirtualService `tls[]` rules may route by SNI.
  */
-export type PortProtocol = 'http' | 'http2' | 'auto' | 'tcp' | 'udp';
+export type PortProtocol = 'http' | 'http2' | 'auto' | 'tcp' | 'tls' | 'udp';
 
 const protocolWords: Map<string, PortProtocol> = new Map(Object.entries({
   http: 'http',
@@ -112,8 +113,8 @@ const protocolWords: Map<string, PortProtocol> = new Map(Object.entries({
   grpc: 'http2',
   'grpc-web': 'http2',
   tcp: 'tcp',
-  tls: 'tcp',
-  https: 'tcp',
+  tls: 'tls',
+  https: 'tls',
   mongo: 'tcp',
   redis: 'tcp',
   mysql: 'tcp',

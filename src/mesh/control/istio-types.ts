@@ -123,11 +123,27 @@ export interface TCPRoute {
   route?: Array<{ destination?: Destination; weight?: number }>;
 }
 
+/** L4 match attributes of a `tls[]` rule: SNI names (required by validation) plus the static filters. */
+export interface TLSMatchAttributes {
+  sniHosts?: string[];
+  destinationSubnets?: string[];
+  port?: number;
+  sourceLabels?: Record<string, string>;
+  gateways?: string[];
+  sourceNamespace?: string;
+}
+
+export interface TLSRoute {
+  match?: TLSMatchAttributes[];
+  route?: Array<{ destination?: Destination; weight?: number }>;
+}
+
 export interface VirtualServiceSpec {
   hosts?: string[];
   gateways?: string[];
   http?: HTTPRoute[];
   tcp?: TCPRoute[];
+  tls?: TLSRoute[];
   exportTo?: string[];
 }
 

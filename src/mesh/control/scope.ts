@@ -76,11 +76,13 @@ function destinationsOf(vs: CompiledVs): string[] {
     for (const m of r.mirrors) out.push(m.dest.host);
   }
   for (const t of vs.tcp) for (const d of t.route ?? []) if (d.destination) out.push(compileDestination(d.destination, vs.namespace).host);
+  for (const t of vs.tls) for (const d of t.route ?? []) if (d.destination) out.push(compileDestination(d.destination, vs.namespace).host);
   return out;
 }
 
 function labelDependent(vss: CompiledVs[]): boolean {
-  return vss.some((vs) => vs.http.some((r) => r.matches?.some((m) => m.sourceLabels)) || vs.tcp.some((t) => t.match?.some((m) => m.sourceLabels && Object.keys(m.sourceLabels).length)));
+  const l4 = (rules: Array<{ match?: Array<{ sourceLabels?: Record<string, string> }> }>) => rules.some((t) => t.match?.some((m) => m.sourceLabels && Object.keys(m.sourceLabels).length));
+  return vss.some((vs) => vs.http.some((r) => r.matches?.some((m) => m.sourceLabels)) || l4(vs.tcp) || l4(vs.tls));
 }
 
 function selectorRules(index: MeshIndex, ns: string): boolean {

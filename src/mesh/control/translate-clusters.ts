@@ -121,7 +121,7 @@ export function serviceHash(dr: MergedDr | undefined, port: number): HashPolicy 
 }
 
 function protocolOf(port: ServicePort, policy: PolicyComponents | undefined): Cluster['protocol'] {
-  if (port.protocol === 'tcp') return 'tcp';
+  if (port.protocol === 'tcp' || port.protocol === 'tls') return 'tcp';
   const upgrade = policy?.connectionPool?.http?.h2UpgradePolicy;
   if (port.protocol === 'http2' || upgrade === 'UPGRADE') return 'http2';
   return 'http1';

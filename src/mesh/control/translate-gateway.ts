@@ -6,13 +6,14 @@
  */
 import type { KObject } from '../../api/index.ts';
 import { parsePortMap } from '../../net/index.ts';
-import type { Cluster, GatewayPort, RouteConfig, TcpRoute, VirtualHost } from '../proxy/model.ts';
+import type { Cluster, GatewayPort, RouteConfig, TcpRoute, TlsRoute, VirtualHost } from '../proxy/model.ts';
 import { cmp, intersectHosts, labelsMatch } from './hosts.ts';
 import type { GatewayServerSpec } from './istio-types.ts';
 import { visibleService } from './scope.ts';
 import { addServiceClusters, catchAllClusters } from './translate-clusters.ts';
 import { buildVsRoutes, sortCatchAllLast } from './translate-routes.ts';
-import { routeContext, vsTcpRoutes } from './translate-sidecar.ts';
+import { gatewayTlsRoutes, vsTcpRoutes } from './translate-l4.ts';
+import { routeContext } from './translate-sidecar.ts';
 import type { GatewayEntry, MeshIndex } from './world.ts';
 import { serviceVisible, virtualServicesFor } from './world.ts';
 import { containerPortNamed } from './workload.ts';
@@ -23,14 +24,17 @@ export interface GatewayConfig {
   clusters: Record<string, Cluster>;
 }
 
-type ServerKind = 'http' | 'tcp' | undefined;
+type ServerKind = 'http' | 'tcp' | 'passthrough' | undefined;
 
 /**
- * What a server port carries. TLS-terminating servers (HTTPS, and TLS passthrough by SNI) need
- * certificates and SNI routing the proxy model does not carry yet, so they are left out.
+ * What a server port carries (gateway.go createGatewayTCPFilterChainOpts). HTTPS and TLS servers
+ * in PASSTHROUGH mode route by SNI (VirtualService `tls[]`); a TLS server without `tls` settings is
+ * opaque TCP. TLS termination (SIMPLE, MUTUAL, ISTIO_MUTUAL) needs certificates the proxy model
+ * does not carry yet, and AUTO_PASSTHROUGH needs SNI-named clusters: those servers are left out.
  */
 function serverKind(s: GatewayServerSpec): ServerKind {
-  switch ((s.port.protocol ?? '').toUpperCase()) {
+  const protocol = (s.port.protocol ?? '').toUpperCase();
+  switch (protocol) {
     case 'HTTP':
     case 'HTTP2':
     case 'GRPC':
@@ -41,6 +45,10 @@ function serverKind(s: GatewayServerSpec): ServerKind {
     case 'REDIS':
     case 'MYSQL':
       return 'tcp';
+    case 'HTTPS':
+    case 'TLS':
+      if ((s.tls?.mode ?? '').toUpperCase() === 'PASSTHROUGH') return 'passthrough';
+      return protocol === 'TLS' && !s.tls ? 'tcp' : undefined;
     default:
       return undefined;
   }
@@ -97,9 +105,11 @@ export function buildGateway(index: MeshIndex, pod: KObject): GatewayConfig {
     const kind = serverKind(all[0].server);
     // Servers of another kind on the same port conflict with the first one (Istio rejects them too).
     const list = all.filter((s) => serverKind(s.server) === kind);
-    const gp: GatewayPort = { port, bindPort: bindPortFor(index, pod, port), protocol: kind! };
+    const gp: GatewayPort = { port, bindPort: bindPortFor(index, pod, port), protocol: kind === 'http' ? 'http' : 'tcp' };
     const vhosts = new Map<string, VirtualHost>();
     const tcp: TcpRoute[] = [];
+    const tls: TlsRoute[] = [];
+    const sniSeen = new Set<string>();
     for (const { gw, server } of list) {
       const gwName = `${gw.namespace}/${gw.name}`;
       const names = new Set([gwName]);
@@ -113,6 +123,10 @@ export function buildGateway(index: MeshIndex, pod: KObject): GatewayConfig {
           tcp.push(...vsTcpRoutes(vs, ctx));
           continue;
         }
+        if (kind === 'passthrough') {
+          tls.push(...gatewayTlsRoutes(vs, ctx, gwName, sniSeen));
+          continue;
+        }
         const r = buildVsRoutes(vs, ctx);
         if (!r.length) continue;
         for (const h of hosts) {
@@ -124,6 +138,9 @@ export function buildGateway(index: MeshIndex, pod: KObject): GatewayConfig {
     }
     if (kind === 'tcp') {
       gp.tcp = tcp;
+    } else if (kind === 'passthrough') {
+      // No rule at all still binds the port: every connection then finds no SNI match and closes.
+      gp.tls = tls;
     } else {
       const name = `http.${port}`;
       const list = [...vhosts.values()].sort((a, b) => cmp(a.name, b.name));

@@ -1,17 +1,17 @@
 /**
  * A sidecar's configuration: outbound ports with their route configs and TCP rules (httproute.go
- * BuildSidecarOutboundVirtualHosts, tls.go for TCP), the clusters of everything in scope, and the
+ * BuildSidecarOutboundVirtualHosts, tls.go for TCP and TLS), the clusters of everything in scope, and the
  * inbound ports of its own workload.
  */
 import type { KObject } from '../../api/index.ts';
 import { parsePortMap } from '../../net/index.ts';
-import { MAX_U32, type Cluster, type InboundPort, type OutboundPort, type Route, type RouteConfig, type TcpRoute, type VirtualHost, type WeightedCluster } from '../proxy/model.ts';
+import { MAX_U32, type Cluster, type InboundPort, type OutboundPort, type Route, type RouteConfig, type TcpRoute, type VirtualHost } from '../proxy/model.ts';
 import { clusterDomain, cmp, isHttpProtocol, labelsMatch, portProtocol, type PortProtocol } from './hosts.ts';
-import type { L4MatchAttributes } from './istio-types.ts';
-import { compileDestination, compileRetry, resolveGatewayName } from './routes-compile.ts';
+import { compileRetry } from './routes-compile.ts';
 import { nonServiceHosts, sidecarScope, visibleService, vsCandidates, type SidecarScope } from './scope.ts';
 import { addServiceClusters, catchAllClusters, clusterDefaults, destinationHash, lookupDr, serviceHash } from './translate-clusters.ts';
-import { buildVsRoutes, defaultRoute, destinationPort, outboundCluster, type RouteContext } from './translate-routes.ts';
+import { sidecarTlsRoutes, vsTcpRoutes } from './translate-l4.ts';
+import { buildVsRoutes, defaultRoute, outboundCluster, type RouteContext } from './translate-routes.ts';
 import type { CompiledVs, MeshIndex, MeshService } from './world.ts';
 
 /** The outbound half of a sidecar: shared by all pods of a namespace unless rules in scope filter on labels. */
@@ -92,43 +92,17 @@ function serviceRoutes(index: MeshIndex, scope: SidecarScope, svc: MeshService, 
   return routes;
 }
 
-/** A config-time TCP match filter (matchTCP); match gateways are resolved relative to the VirtualService. */
-function tcpMatches(m: L4MatchAttributes, vs: CompiledVs, ctx: RouteContext): boolean {
-  if (m.port && m.port !== ctx.port) return false;
-  if (m.gateways?.length && !m.gateways.some((g) => ctx.gateways.has(resolveGatewayName(g, vs.namespace)))) return false;
-  if (!labelsMatch(m.sourceLabels, ctx.labels)) return false;
-  return !m.sourceNamespace || m.sourceNamespace === ctx.namespace;
-}
-
-/** The TCP rules of a VirtualService for one port; empty when none applies to this proxy. */
-export function vsTcpRoutes(vs: CompiledVs, ctx: RouteContext): TcpRoute[] {
-  const out: TcpRoute[] = [];
-  for (const rule of vs.tcp) {
-    const dests = rule.route ?? [];
-    const clusters: WeightedCluster[] = [];
-    for (const d of dests) {
-      if (!d.destination || (dests.length > 1 && !d.weight)) continue;
-      const dest = compileDestination(d.destination, vs.namespace);
-      clusters.push({ cluster: outboundCluster(destinationPort(dest, ctx.service(dest.host), ctx.port), dest.subset, dest.host), weight: dests.length > 1 ? d.weight! : 100 });
-    }
-    if (!rule.match?.length) {
-      out.push({ clusters });
-      break; // matches every connection: later rules are unreachable
-    }
-    for (const m of rule.match) {
-      if (!tcpMatches(m, vs, ctx)) continue;
-      out.push(m.destinationSubnets?.length ? { destinationSubnets: [...m.destinationSubnets], clusters } : { clusters });
-    }
-  }
-  return out;
-}
-
-/** The TCP rules of a service port; the service's own cluster catches what no rule takes (§2.15). */
-function serviceTcp(scope: SidecarScope, svc: MeshService, ctx: RouteContext): TcpRoute[] {
+/**
+ * The TCP rules of a service port; the service's own cluster catches what no rule takes (§2.15).
+ * TLS ports ignore `tcp[]` rules (Istio builds no TCP filter chains for them): only the default.
+ */
+function serviceTcp(scope: SidecarScope, svc: MeshService, ctx: RouteContext, tls: boolean): TcpRoute[] {
   let rules: TcpRoute[] = [];
-  for (const vs of vsCandidates(scope.virtualServices, svc.host)) {
-    rules = vsTcpRoutes(vs, ctx);
-    if (rules.length) break;
+  if (!tls) {
+    for (const vs of vsCandidates(scope.virtualServices, svc.host)) {
+      rules = vsTcpRoutes(vs, ctx);
+      if (rules.length) break;
+    }
   }
   if (!rules.some((r) => !r.destinationSubnets)) rules.push({ clusters: [{ cluster: outboundCluster(ctx.port, undefined, svc.host), weight: 100 }] });
   return rules;
@@ -194,8 +168,15 @@ export function buildSidecarOutbound(index: MeshIndex, ns: string, labels: Recor
       // A port shared by HTTP and TCP services keeps its route config and also lists the TCP hosts.
       op.tcp = {};
       for (const svc of tcp) {
-        const rules = serviceTcp(scope, svc, ctx);
-        for (const key of serviceDomains(svc, ns)) op.tcp[key] ??= rules;
+        const tls = svc.ports.some((p) => p.port === port && p.protocol === 'tls');
+        const rules = serviceTcp(scope, svc, ctx, tls);
+        // TLS ports with VirtualService tls[] rules are routed by SNI; without, they are plain TCP.
+        const sni = tls ? sidecarTlsRoutes(vsCandidates(scope.virtualServices, svc.host), ctx) : [];
+        for (const key of serviceDomains(svc, ns)) {
+          if (op.tcp[key]) continue; // a name claimed by an earlier service stays with it
+          op.tcp[key] = rules;
+          if (sni.length) (op.tls ??= {})[key] = sni;
+        }
       }
     }
     outbound[String(port)] = op;

@@ -13,13 +13,40 @@ import { appIPFor } from '../../net/index.ts';
 import type { Cluster, ProxyConfig } from '../proxy/model.ts';
 import { buildGateway } from './translate-gateway.ts';
 import { buildInbound, buildSidecarOutbound } from './translate-sidecar.ts';
-import type { MeshIndex } from './world.ts';
+import type { MeshIndex, MeshSettings } from './world.ts';
 import { isGatewayPod, podIPOf, proxyNode } from './workload.ts';
 
 export { buildIndex, meshDefaults } from './world.ts';
 export type { MeshIndex, MeshSettings, MeshWorld } from './world.ts';
 export { appIPFor } from '../../net/index.ts';
 export { isGatewayPod } from './workload.ts';
+
+/** Bad tracing settings (a `skiff up --tracing-url` the proxies could not use). */
+export class MeshSettingsError extends Error {
+  readonly code = 'SKIFF_ERR_MESH_SETTINGS';
+}
+
+/**
+ * Mesh tracing settings for a collector URL (`skiff up --tracing-url`): Zipkin JSON v2 unless the
+ * URL is OTLP/HTTP's (`/v1/traces` path or port 4318) or `kind` says; a URL without a path gets the
+ * kind's (`/api/v2/spans`, `/v1/traces`) in the proxy. `samplingPercent` left out keeps Istio's
+ * default 1 % (PILOT_TRACE_SAMPLING); Istio's demo profile, which the course installs, uses 100.
+ */
+export function tracingSettings(url: string, o: { kind?: 'zipkin' | 'otlp'; samplingPercent?: number } = {}): Pick<MeshSettings, 'tracingCollector' | 'samplingPercent'> {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new MeshSettingsError(`invalid tracing collector URL "${url}": expected http://host:port[/path]`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new MeshSettingsError(`invalid tracing collector URL "${url}": only http:// and https:// collectors are supported`);
+  const p = o.samplingPercent;
+  if (p !== undefined && !(p >= 0 && p <= 100)) throw new MeshSettingsError(`invalid tracing sampling "${p}": a percentage from 0 to 100`);
+  const kind = o.kind ?? (u.pathname.endsWith('/v1/traces') || u.port === '4318' ? 'otlp' : 'zipkin');
+  const out: Pick<MeshSettings, 'tracingCollector' | 'samplingPercent'> = { tracingCollector: { kind, url } };
+  if (p !== undefined) out.samplingPercent = p;
+  return out;
+}
 
 function observability(index: MeshIndex): Pick<ProxyConfig, 'accessLog' | 'tracing'> {
   const tracing: ProxyConfig['tracing'] = { samplingPerMillion: Math.max(0, Math.min(1000000, Math.trunc(index.mesh.samplingPercent * 10000))) };

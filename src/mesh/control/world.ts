@@ -11,7 +11,7 @@ import type { Endpoint, WorkloadMeta } from '../proxy/model.ts';
 import { mergeDelegates } from './delegate.ts';
 import { indexDestinationRules, type DrTable } from './destination-rules.ts';
 import { byAge, cmp, meta, parseExportTo, portProtocol, resolveHost, type ExportTo, type PortProtocol } from './hosts.ts';
-import type { GatewaySpec, SidecarSpec, TCPRoute, VirtualServiceSpec } from './istio-types.ts';
+import type { GatewaySpec, SidecarSpec, TCPRoute, TLSRoute, VirtualServiceSpec } from './istio-types.ts';
 import { compileHttpRule, resolveGatewayName, type CompiledHttpRule } from './routes-compile.ts';
 import { serviceEntryServices } from './service-entry.ts';
 import { podIPOf, workloadMeta } from './workload.ts';
@@ -37,8 +37,9 @@ export interface MeshSettings {
   /** Default true: the course's demo profile logs to stdout. */
   accessLog?: boolean;
   connectTimeoutMs?: number;
+  /** Where proxies report spans (`skiff up --tracing-url`, see tracingSettings); absent = no tracer, as Istio ≥1.22. */
   tracingCollector?: { kind: 'zipkin' | 'otlp'; url: string };
-  /** Percent of requests sampled when a proxy starts a trace (Istio's default 1 %). */
+  /** Percent of requests sampled when a proxy starts a trace (Istio's default 1 %; its demo profile 100). */
   samplingPercent?: number;
 }
 
@@ -89,6 +90,7 @@ export interface CompiledVs {
   gateways: string[];
   http: CompiledHttpRule[];
   tcp: TCPRoute[];
+  tls: TLSRoute[];
 }
 
 export interface GatewayEntry {
@@ -296,6 +298,7 @@ export function buildIndex(world: MeshWorld): MeshIndex {
       gateways: v.spec.gateways?.length ? v.spec.gateways.map((g) => resolveGatewayName(g, v.namespace)) : ['mesh'],
       http: (v.spec.http ?? []).map((r) => compileHttpRule(r, v.namespace)),
       tcp: v.spec.tcp ?? [],
+      tls: v.spec.tls ?? [],
     };
     virtualServices.push(vs);
     indexVs(vsByGateway, vs, parseExportTo(v.spec.exportTo, v.namespace));

@@ -21,6 +21,8 @@ export interface AdminSource {
   clusters(): UpstreamCluster[];
   listeners(): Array<{ name: string; address?: string; kind: string; draining: boolean; connections: number }>;
   readonly registry: Registry;
+  /** Other counters for /stats (the tracer's), as Envoy stat names. */
+  extraStats?(): Array<[string, number]>;
 }
 
 /** Proxy version reported by /server_info. */
@@ -138,6 +140,7 @@ function statsText(src: AdminSource, filter: string | null): string {
   for (const s of allStats(src)) {
     for (const f of [...counterFields, ...gaugeFields]) lines.push(`cluster.${s.name}.${f}: ${s[f]}`);
   }
+  for (const [name, v] of src.extraStats?.() ?? []) lines.push(`${name}: ${v}`);
   lines.sort();
   return `${(re ? lines.filter((l) => re!.test(l)) : lines).join('\n')}\n`;
 }

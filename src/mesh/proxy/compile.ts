@@ -10,6 +10,8 @@ import { ProxyConfigError } from './errors.ts';
 import { noOps } from './headers.ts';
 import { MAX_U32, type Cluster, type ProxyConfig } from './model.ts';
 import { encodePeer } from './peer.ts';
+import { compileTlsHosts, compileTlsRoutes } from './tls-passthrough.ts';
+import { checkTracing } from './tracing.ts';
 import type { UpstreamCluster } from './upstream/index.ts';
 
 export * from './compiled.ts';
@@ -41,6 +43,7 @@ const clusterTypes = new Set(['eds', 'passthrough', 'blackhole']);
 /** Compiles a config; throws ProxyConfigError naming the first problem. */
 export function compileConfig(cfg: ProxyConfig, version: string, appIP: string | undefined): Compiled {
   if (!cfg || typeof cfg !== 'object' || !cfg.node) throw new ProxyConfigError('config has no node');
+  checkTracing(cfg.tracing);
   const c = new Compiler();
   const clusters: Record<string, Cluster> = { ...(cfg.clusters ?? {}) };
   for (const [name, cl] of Object.entries(clusters)) {
@@ -67,6 +70,7 @@ export function compileConfig(cfg: ProxyConfig, version: string, appIP: string |
       for (const [host, rules] of Object.entries(op.tcp ?? {})) tcp.set(host.toLowerCase(), c.tcpRoutes(rules, `${where}, host "${host}"`));
       outbound.set(port, { port, protocol: 'tcp', tcp });
     }
+    if (op.tls) outbound.get(port)!.tls = compileTlsHosts(c, op.tls, where);
   }
 
   const binds = new Set<number>();
@@ -105,7 +109,8 @@ export function compileConfig(cfg: ProxyConfig, version: string, appIP: string |
       if (!routes && !gp.httpsRedirect) throw new ProxyConfigError(`${where}: route config "${gp.routeConfig ?? `http.${gp.port}`}" does not exist`);
       return { src: gp, key: `http:${gp.bindPort}`, routes };
     }
-    return { src: gp, key: `tcp:${gp.bindPort}`, tcp: c.tcpRoutes(gp.tcp ?? [], where) };
+    const tls = gp.tls && compileTlsRoutes(c, gp.tls, where);
+    return { src: gp, key: `tcp:${gp.bindPort}`, tcp: c.tcpRoutes(gp.tcp ?? [], where), ...(tls && { tls }) };
   });
 
   const ptDest: CompiledDest = { name: passthroughName, cum: 1, ops: { request: noOps, response: noOps } };

@@ -121,11 +121,26 @@ export interface CompiledTcpRoute {
   http: CompiledRoute;
 }
 
+/** One TLS rule (tls-passthrough.ts): SNI names split for Envoy's precedence, subnets with their prefix lengths. */
+export interface CompiledTlsRoute {
+  exact: ReadonlySet<string>;
+  /** `*.suffix` names as `.suffix`. */
+  suffixes: readonly string[];
+  /** No names (or `*`): any SNI, or none. */
+  anyName: boolean;
+  /** [network, mask, prefix length]; empty = any destination. */
+  subnets: Array<[number, number, number]>;
+  dests: CompiledDest[];
+  total: number;
+}
+
 export interface CompiledOutbound {
   port: number;
   protocol: 'http' | 'tcp';
   routes?: CompiledRouteConfig;
   tcp?: Map<string, CompiledTcpRoute[]>;
+  /** SNI rules per destination host (TLS ports with VirtualService tls[] rules). */
+  tls?: Map<string, CompiledTlsRoute[]>;
 }
 
 export interface CompiledInbound {
@@ -142,6 +157,8 @@ export interface CompiledGateway {
   key: string;
   routes?: CompiledRouteConfig;
   tcp?: CompiledTcpRoute[];
+  /** TLS PASSTHROUGH servers: the SNI rules (no match closes the connection). */
+  tls?: CompiledTlsRoute[];
 }
 
 /** A whole compiled config: what one apply() swaps in. */

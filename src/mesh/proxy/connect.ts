@@ -1,8 +1,8 @@
 /**
- * Routing for byte pipes: sidecar CONNECT tunnels (tcp ports use their TCP rules, http ports the
- * route of the requested host, unknown destinations the catch-all), HTTP upgrades (WebSocket) on
- * every listener kind (routed like a request, then piped raw), and plain TCP connections on
- * inbound and gateway tcp ports.
+ * Routing for byte pipes: sidecar CONNECT tunnels (tcp ports use their TCP rules, TLS ports with
+ * SNI rules tls-passthrough.ts, http ports the route of the requested host, unknown destinations
+ * the catch-all), HTTP upgrades (WebSocket) on every listener kind (routed like a request, then
+ * piped raw), and plain TCP connections on inbound and gateway tcp ports.
  */
 import type http from 'node:http';
 import type net from 'node:net';
@@ -12,6 +12,7 @@ import { clientRequestId, newRequestId, upgradeHeaders } from './headers.ts';
 import { hostOf, lookupDomain, matchRequest, type RequestView } from './match.ts';
 import { peerHeader } from './peer.ts';
 import { isLoopbackIP, outboundTarget, portOf, viewOf } from './router.ts';
+import { onTlsConnect, onTlsPassthrough } from './tls-passthrough.ts';
 import { rawResponse, type TcpSession, TcpSession as Session } from './tunnel.ts';
 import type { TcpFamily } from './stats.ts';
 import type { UpstreamCluster, UpstreamHost } from './upstream/index.ts';
@@ -102,6 +103,9 @@ export function onOutboundConnect(lst: ListenerCtx, sessions: Set<TcpSession>, r
   if (!live || !m) return void socket.end(rawResponse(live ? 400 : 503, live ? 'expected CONNECT host:port' : 'proxy has no configuration yet', lst.server));
   const host = m[1].toLowerCase();
   const port = Number(m[2]);
+  // TLS ports with SNI rules: routed by the ClientHello (tls-passthrough.ts).
+  const sni = live.cfg.outbound.get(port)?.tls?.get(host);
+  if (sni) return onTlsConnect(lst, live, sessions, socket, head, host, sni);
   const t = connectTarget(lst, live, host, port);
   const cluster = t.cluster;
   if (!cluster) return void socket.end(rawResponse(t.status ?? 502, t.body ?? '', lst.server));
@@ -207,6 +211,8 @@ function upgradeTarget(lst: ListenerCtx, live: Live, view: RequestView, port: nu
 export function onTcpConnection(lst: ListenerCtx, sessions: Set<TcpSession>, socket: net.Socket): void {
   const live = lst.engine.live;
   if (!live) return void socket.destroy();
+  // Gateway PASSTHROUGH servers: routed by the ClientHello's SNI (tls-passthrough.ts).
+  if (lst.gateway?.tls) return onTlsPassthrough(lst, live, sessions, socket, lst.gateway.tls);
   let t: Target;
   const inb = lst.kind === 'inbound' ? lst.inbound : undefined;
   if (inb) {

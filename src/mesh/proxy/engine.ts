@@ -8,6 +8,7 @@ import type http from 'node:http';
 import type { Compiled, CompiledGateway, CompiledInbound } from './compile.ts';
 import type { PeerCache } from './peer.ts';
 import type { ProxyStats, StatsScope } from './stats.ts';
+import type { TraceReporter } from './trace-reporter.ts';
 
 /** One applied config with its stats scopes. */
 export interface Live {
@@ -23,6 +24,8 @@ export interface Engine {
   live: Live | undefined;
   readonly stats: ProxyStats;
   readonly peers: PeerCache;
+  /** Span reporting (trace-reporter.ts), configured by each applied config. */
+  readonly tracer: TraceReporter;
   readonly podIP: string;
   readonly appIP: string | undefined;
   now(): number;

@@ -10,11 +10,19 @@
  * Bodies are replayable (retries, mirrors) only when buffered: bodiless requests, or bodies up to
  * `bufferLimit` (Envoy's per-request buffer limit plays the same role); larger ones are streamed
  * to the first attempt and never retried.
+ *
+ * HTTP/2 and gRPC: an HTTP/2 cluster's request() hands back an H2Call (upstream/h2-call.ts) that
+ * drives like a ClientRequest, so attempts run the same way whatever the protocol on either side
+ * (Envoy translates between them too). gRPC requests read `grpc-status` from the response headers
+ * (trailers-only answers: retry words, outlier detection through Envoy's gRPC→HTTP mapping) and
+ * trailers; response trailers reach HTTP/2 clients (Envoy drops trailers on HTTP/1.1 by default).
  */
 import type http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { type CompiledRetry, type CompiledRoute, RETRY } from './compile.ts';
 import { F } from './flags.ts';
+import { grpcToHttpStatus } from './grpc.ts';
+import { h2HasBody } from './h2.ts';
 import { downstreamHeaders } from './headers.ts';
 import { bodies, type HttpStream, localReply, resetBody } from './stream.ts';
 import type { StreamFailure } from './upstream/index.ts';
@@ -29,12 +37,18 @@ const RESETTISH = RETRY.reset | RETRY.r5xx | RETRY.gatewayError;
 const CONNECT = 0;
 const CONNECT_TIMEOUT = 1;
 const RESET = 2;
-const resetReason = ['connection failure', 'connection timeout', 'connection termination'];
+/** HTTP/2 stream resets (RST_STREAM) by the upstream: any code, and REFUSED_STREAM (never processed). */
+const REMOTE_RESET = 3;
+const REFUSED = 4;
+const resetReason = ['connection failure', 'connection timeout', 'connection termination', 'remote reset', 'remote refused stream reset'];
 const resetDetails = [
   'upstream_reset_before_response_started{remote_connection_failure}',
   'upstream_reset_before_response_started{connection_timeout}',
   'upstream_reset_before_response_started{connection_termination}',
+  'upstream_reset_before_response_started{remote_reset}',
+  'upstream_reset_before_response_started{remote_refused_stream_reset}',
 ];
+const resetFlags = [F.UF, F.UF, F.UC, F.UR, F.UR];
 
 /** Errors node reports when a connection could not be established at all. */
 const connectCodes = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ETIMEDOUT', 'EADDRINUSE', 'ENOTFOUND', 'EAI_AGAIN']);
@@ -54,7 +68,9 @@ export function forward(s: HttpStream, r: CompiledRoute, a: RouteAction): void {
   if (s.original) f.ctx.original = s.original;
   const h = s.req.headers;
   const cl = h['content-length'];
-  const hasBody = (cl !== undefined && cl !== '0') || h['transfer-encoding'] !== undefined;
+  // HTTP/2 requests usually carry no content-length: a body is whatever follows HEADERS without END_STREAM.
+  const hasBody = (cl !== undefined && cl !== '0') || h['transfer-encoding'] !== undefined || (s.h2 && h2HasBody(s.req));
+  f.bodyless = !hasBody;
   const replay = a.retry.num > 0 || a.mirrors.length > 0;
   if (!hasBody) return dispatch(f, a.retry.on);
   if (!replay || (cl !== undefined && Number(cl) > bufferLimit)) {
@@ -118,7 +134,8 @@ function attempt(f: Forward): void {
   const n = f.attempt;
   f.pooled = 0;
   // One closure per attempt: the cluster's callback API needs it to know which attempt answered.
-  const handle = f.cluster.request(host, { method: f.method, path: f.path, headers: f.headers }, (err, creq) => onPool(f, n, err, creq));
+  const up = { method: f.method, path: f.path, headers: f.headers, endStream: f.bodyless, trailersFrom: s.h2 ? s.req : undefined };
+  const handle = f.cluster.request(host, up, (err, creq) => onPool(f, n, err, creq));
   // The callback may already have run (synchronously); only a request still waiting keeps its handle.
   if (f.pooled !== n && f.attempt === n && !f.finished) f.handle = handle;
 }
@@ -237,21 +254,27 @@ function onOverflow(f: Forward): void {
 
 function onReset(f: Forward, kind: number, started: boolean): void {
   const on = f.retryOn;
-  const would = kind === RESET ? ((on & RETRY.resetBeforeRequest) !== 0 && !started) || (on & RESETTISH) !== 0 : (on & (RETRY.connectFailure | RETRY.resetBeforeRequest | RESETTISH)) !== 0;
+  const would =
+    kind >= RESET
+      ? ((on & RETRY.resetBeforeRequest) !== 0 && !started) || (on & RESETTISH) !== 0 || (kind === REFUSED && (on & RETRY.refusedStream) !== 0)
+      : (on & (RETRY.connectFailure | RETRY.resetBeforeRequest | RESETTISH)) !== 0;
   if (would && mayRetry(f) === YES) return scheduleRetry(f);
   finish(f);
-  localReply(f.s, 503, resetBody(resetReason[kind], f.attempt > 1), kind === RESET ? F.UC : F.UF, resetDetails[kind]);
+  localReply(f.s, 503, resetBody(resetReason[kind], f.attempt > 1), resetFlags[kind], resetDetails[kind]);
 }
 
-function onUpstreamError(this: http.ClientRequest & Tagged, err: NodeJS.ErrnoException): void {
+function onUpstreamError(this: http.ClientRequest & Tagged & { remoteReset?: number }, err: NodeJS.ErrnoException): void {
   const f = this[kFwd];
   if (!f || f.creq !== this || f.responded) return;
   const connectFailed = connectCodes.has(err.code ?? '');
-  // A pooled connection that turns out dead (the keep-alive race) never carried the request.
+  // A pooled connection that turns out dead (the keep-alive race), or an HTTP/2 stream the upstream
+  // refused, never carried the request.
   const started = !connectFailed && !this.reusedSocket;
+  // HTTP/2 calls say whether the upstream reset the stream itself (1) or refused it (2).
+  const rr = this.remoteReset;
   abandon(f);
   f.cluster.report(f.host!, { local: connectFailed ? 'connect-failure' : 'reset' });
-  onReset(f, connectFailed ? CONNECT : RESET, started);
+  onReset(f, connectFailed ? CONNECT : rr === 2 ? REFUSED : rr === 1 ? REMOTE_RESET : RESET, started);
 }
 
 function onPerTryTimeout(f: Forward): void {
@@ -310,12 +333,17 @@ function onUpstreamResponse(this: http.ClientRequest & Tagged, pres: http.Incomi
   if (f.perTry) clearTimeout(f.perTry);
   f.perTry = undefined;
   const status = pres.statusCode ?? 502;
-  f.cluster.report(f.host!, { status });
+  // gRPC: a grpc-status in the headers (a trailers-only answer) is what outlier detection counts, as
+  // its HTTP mapping (Envoy's router). Only gRPC requests look: node builds `headers` on first read.
+  const g = f.s.grpc ? pres.headers['grpc-status'] : undefined;
+  const grpcStatus = typeof g === 'string' ? g : undefined;
+  f.cluster.report(f.host!, { status: grpcStatus === undefined ? status : grpcToHttpStatus(grpcStatus) });
   if (f.retryOn && retriableStatus(f.a.retry, f.retryOn, status, pres.headers) && mayRetry(f) === YES) {
     f.creq = undefined;
     pres.resume();
     return scheduleRetry(f);
   }
+  if (grpcStatus !== undefined) f.s.grpcStatus = grpcStatus;
   respond(f, this, pres, status);
 }
 
@@ -350,7 +378,21 @@ function onResponseData(this: http.IncomingMessage & Tagged, chunk: Buffer): voi
 }
 
 function onResponseEnd(this: http.IncomingMessage & Tagged): void {
-  finish(this[kFwd]!);
+  const f = this[kFwd]!;
+  // Runs before pipe() ends the downstream response, so trailers still fit in (rawTrailers is a plain field).
+  if (this.rawTrailers.length > 0) responseTrailers(f, this);
+  finish(f);
+}
+
+/** Response trailers: grpc-status for metrics; passed on to HTTP/2 clients (Envoy drops them on HTTP/1.1). */
+function responseTrailers(f: Forward, pres: http.IncomingMessage): void {
+  const t = pres.trailers;
+  const s = f.s;
+  if (s.grpc) {
+    const g = t['grpc-status'];
+    if (typeof g === 'string') s.grpcStatus = g;
+  }
+  if (s.h2) s.res.addTrailers(t);
 }
 
 function onResponseClose(this: http.IncomingMessage & Tagged): void {

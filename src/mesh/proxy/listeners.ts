@@ -3,12 +3,14 @@
  * servers, and the admin/agent/health ports) and TCP listeners (inbound tcp ports, gateway tcp
  * servers). A listener owns its server and every connection it accepted, and can drain (stop
  * accepting, finish in-flight requests, close kept-alive connections after their response) or
- * close at once.
+ * close at once. HTTP listeners also speak h2c with prior knowledge: h2.ts sniffs each connection's
+ * first bytes and hands HTTP/2 ones to its node:http2 server.
  */
 import http from 'node:http';
 import net from 'node:net';
 import { onOutboundConnect, onTcpConnection, onUpgrade } from './connect.ts';
 import type { ListenerCtx } from './engine.ts';
+import { H2Downstream, isH2cUpgrade, replayWithoutUpgrade, sniffConnections } from './h2.ts';
 import type { TcpSession } from './tunnel.ts';
 
 const kSet = Symbol('skiff.proxy.sockets');
@@ -41,6 +43,8 @@ export class Listener {
   readonly ctx: ListenerCtx;
   readonly name: string;
   #server: http.Server | net.Server;
+  /** HTTP listeners: their HTTP/2 connections (h2.ts). */
+  #h2: H2Downstream | undefined;
   #sockets = new Set<net.Socket>();
   #closed = false;
   #closing?: Promise<void>;
@@ -66,13 +70,22 @@ export class Listener {
       server.on('request', role.onRequest);
     } else {
       const on = role.onRequest;
+      // HTTP/2: h2c prior knowledge is sniffed per connection (h2.ts); HTTP/1.1 connections go on as before.
+      const h2 = (this.#h2 = new H2Downstream(ctx, on));
+      const sniffer = sniffConnections(server, h2);
       server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => on(ctx, req, res));
       // Envoy answers 100-continue itself and does not forward Expect (proxy_100_continue off).
       server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => {
         res.writeContinue();
         on(ctx, req, res);
       });
-      if (role.upgrade) server.on('upgrade', (req: http.IncomingMessage, s: net.Socket, head: Buffer) => onUpgrade(ctx, sessions, req, s, head));
+      if (role.upgrade) {
+        server.on('upgrade', (req: http.IncomingMessage, s: net.Socket, head: Buffer) => {
+          // Envoy ignores `Upgrade: h2c` and answers over HTTP/1.1 (h2.ts).
+          if (isH2cUpgrade(req)) replayWithoutUpgrade(sniffer, req, s, head);
+          else onUpgrade(ctx, sessions, req, s, head);
+        });
+      }
       if (role.connect) server.on('connect', (req: http.IncomingMessage, s: net.Socket, head: Buffer) => onOutboundConnect(ctx, sessions, req, s, head));
     }
     server.on('clientError', (_e: Error, s: net.Socket) => {
@@ -128,6 +141,7 @@ export class Listener {
       if (server.listening) server.close(done);
       else done();
       if (server instanceof http.Server) server.closeIdleConnections();
+      this.#h2?.drain();
     });
     return this.#closing;
   }

@@ -204,6 +204,20 @@ export interface TcpRoute {
   clusters: WeightedCluster[];
 }
 
+/**
+ * TLS passthrough routing of one service port or gateway server (VirtualService `tls[]`, Envoy
+ * filter chains matched on SNI): the connection's ClientHello is peeked, never decrypted. Envoy's
+ * precedence: the most specific destination subnet, then an exact SNI name, then the longest
+ * `*.suffix`, then a rule without names; the first rule wins ties.
+ */
+export interface TlsRoute {
+  /** Lowercase SNI names, exact or `*.suffix`; empty (or `*`) = any SNI, or none. */
+  sniHosts: string[];
+  /** Destination subnets (CIDR) the connection's original destination must be in; empty = any. */
+  destinationSubnets?: string[];
+  clusters: WeightedCluster[];
+}
+
 /** One upstream endpoint. */
 export interface Endpoint {
   address: string;
@@ -271,6 +285,12 @@ export interface OutboundPort {
   routeConfig?: string;
   /** protocol tcp: per destination host (FQDN, short names and cluster IP all listed as keys), the TCP rules. */
   tcp?: Record<string, TcpRoute[]>;
+  /**
+   * Optional, TLS ports: per destination host (keys as `tcp`), SNI rules that take the host's
+   * CONNECT tunnels instead of `tcp`; a ClientHello no rule matches closes the connection (Envoy:
+   * no filter chain match). Hosts without an entry are plain TCP through `tcp`.
+   */
+  tls?: Record<string, TlsRoute[]>;
 }
 
 /** Sidecar inbound: one workload port. */
@@ -297,6 +317,8 @@ export interface GatewayPort {
   protocol: 'http' | 'tcp';
   routeConfig?: string;
   tcp?: TcpRoute[];
+  /** Optional, protocol tcp: TLS PASSTHROUGH servers route by SNI (TLS rules replace `tcp`); no match closes the connection. */
+  tls?: TlsRoute[];
   /** httpsRedirect servers answer 301 to https. */
   httpsRedirect?: boolean;
 }

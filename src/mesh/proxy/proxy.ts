@@ -15,6 +15,7 @@ import { type ProxyConfig, proxyPorts } from './model.ts';
 import { PeerCache } from './peer.ts';
 import { onGatewayRequest, onInboundRequest, onOutboundRequest } from './router.ts';
 import { ProxyStats, StatsScope } from './stats.ts';
+import { type ReporterOptions, TraceReporter } from './trace-reporter.ts';
 import { TcpFlusher } from './tunnel.ts';
 import { type ClusterManager, createClusterManager } from './upstream/index.ts';
 
@@ -36,6 +37,8 @@ export interface ProxyOptions {
   random?: () => number;
   /** How long drainInbound() and removed listeners wait for in-flight work; default 5000 (Istio's terminationDrainDuration). */
   drainTimeoutMs?: number;
+  /** Span reporting limits (flush interval, queue and batch sizes); defaults in reporterDefaults. */
+  tracing?: ReporterOptions;
 }
 
 /** Defaults of ProxyOptions, applied once in the constructor. */
@@ -61,6 +64,7 @@ export class Proxy {
   readonly #stats = new ProxyStats(new Registry());
   readonly #manager: ClusterManager;
   readonly #flusher = new TcpFlusher();
+  readonly #tracer: TraceReporter;
   readonly #engine: Engine;
   readonly #startedAt: number;
   #fixed = new Map<ListenerName, Listener>();
@@ -86,6 +90,7 @@ export class Proxy {
     this.#drainMs = opts.drainTimeoutMs ?? proxyDefaults.drainTimeoutMs;
     this.#startedAt = this.#now();
     this.#manager = createClusterManager({ localAddress: opts.podIP, now: opts.now });
+    const tracer = (this.#tracer = new TraceReporter(opts.tracing));
     const admin = (this.#admin = this.#adminSource());
     const ports = this.#ports;
     const fixed = this.#fixed;
@@ -94,6 +99,7 @@ export class Proxy {
       live: undefined,
       stats: this.#stats,
       peers: new PeerCache(),
+      tracer,
       podIP: opts.podIP,
       appIP: opts.appIP,
       now: this.#now,
@@ -108,6 +114,7 @@ export class Proxy {
       },
     };
     this.#stats.registry.collect((out) => clusterPrometheus(admin, out));
+    this.#stats.registry.collect((out) => tracer.prometheus(out));
   }
 
   /** True once a config is applied and the proxy's own listeners are bound. */
@@ -208,6 +215,7 @@ export class Proxy {
     const live: Live = { cfg: c, source: new StatsScope(this.#stats, c.node), destination: new StatsScope(this.#stats, c.node) };
     // The swap: requests started before keep their snapshot, new ones see this one.
     this.#engine.live = live;
+    this.#tracer.configure(c.source.tracing, c.node);
     for (const [key, l] of this.#dynamic) {
       const d = desired.get(key);
       if (d) {
@@ -283,6 +291,8 @@ export class Proxy {
     this.#retiring.clear();
     for (const s of this.#flusher.sessions) s.o.client.destroy();
     await Promise.all(all.map((l) => l.close()));
+    // After the listeners: the spans of requests cut by the close are in the last report.
+    await this.#tracer.close();
     await this.#manager.close();
   }
 
@@ -308,6 +318,7 @@ export class Proxy {
           connections: l.connections,
         })),
       registry: this.#stats.registry,
+      extraStats: () => this.#tracer.stats(),
     };
   }
 }

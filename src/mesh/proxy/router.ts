@@ -13,8 +13,10 @@ import { F } from './flags.ts';
 import { clientRequestId, newRequestId } from './headers.ts';
 import { hostOf, lookupDomain, matchedPrefixLength, matchRequest, matchString, type RequestView } from './match.ts';
 import { forward } from './forward.ts';
+import { grpcStatusText } from './grpc.ts';
 import { peerHeader } from './peer.ts';
 import { bodies, HttpStream, localReply } from './stream.ts';
+import { traceStart } from './tracing.ts';
 
 /** Splits a path into path and query (no allocation of the query when there is none). */
 export function viewOf(req: http.IncomingMessage, fullPath: string, authority: string): RequestView {
@@ -153,6 +155,7 @@ function ids(s: HttpStream): void {
   const id = clientRequestId(s.req.headers);
   s.requestId = id || newRequestId();
   s.idGenerated = !id;
+  traceStart(s);
 }
 
 function vhost(s: HttpStream, vh: CompiledVHost): void {
@@ -190,9 +193,9 @@ function afterDelay(s: HttpStream): void {
   const r = s.route!;
   const fault = r.fault;
   if (fault && fault.abortPerMillion > 0 && s.lst.engine.random() * 1e6 < fault.abortPerMillion) {
-    if (fault.abortGrpc !== undefined) {
-      return localReply(s, 200, '', F.FI, 'fault_filter_abort', ['content-type', 'application/grpc', 'grpc-status', String(fault.abortGrpc), 'grpc-message', bodies.fault]);
-    }
+    // A gRPC status abort answers HTTP 200 (Envoy's fault filter): a trailers-only gRPC error with that
+    // grpc-status for gRPC requests (stream.ts localReply), a plain 200 "fault filter abort" otherwise.
+    if (fault.abortGrpc !== undefined && s.grpc) s.grpcStatus = grpcStatusText[fault.abortGrpc] ?? String(fault.abortGrpc);
     return localReply(s, fault.abortStatus, bodies.fault, F.FI, 'fault_filter_abort');
   }
   if (r.cors && cors(s, r)) return;

@@ -82,12 +82,17 @@ export class ProxyStats {
   }
 }
 
-/** One peer part; series per (status, flags) created on first use. */
+/**
+ * One peer part; series per (status, flags) created on first use. gRPC requests have their own
+ * series under the same peer part with `request_protocol="grpc"` and `grpc_response_status`.
+ */
 export class HttpFamily {
   #stats: ProxyStats;
   #peer: string[];
   #security: string;
   #byCode = new Map<number, Map<number, HttpSeries>>();
+  /** gRPC series by status, flags and grpc-status (made on the first gRPC request). */
+  #grpc: Map<number, Map<number, Map<string, HttpSeries>>> | undefined;
 
   constructor(stats: ProxyStats, peer: string[], security: string) {
     this.#stats = stats;
@@ -105,6 +110,24 @@ export class HttpFamily {
       const st = this.#stats;
       s = { requests: st.requests.series(v), duration: st.duration.series(v), requestBytes: st.requestBytes.series(v), responseBytes: st.responseBytes.series(v) };
       byFlags.set(flags, s);
+    }
+    return s;
+  }
+
+  /** The series set for a gRPC request's outcome (`grpcStatus` '' when the response carried none). */
+  grpc(code: number, flags: number, grpcStatus: string): HttpSeries {
+    const byCode = (this.#grpc ??= new Map());
+    let byFlags = byCode.get(code);
+    if (!byFlags) byCode.set(code, (byFlags = new Map()));
+    let byStatus = byFlags.get(flags);
+    if (!byStatus) byFlags.set(flags, (byStatus = new Map()));
+    let s = byStatus.get(grpcStatus);
+    if (!s) {
+      // The peer part ends with request_protocol.
+      const v = [...this.#peer.slice(0, -1), 'grpc', String(code), grpcStatus, flagString(flags), this.#security];
+      const st = this.#stats;
+      s = { requests: st.requests.series(v), duration: st.duration.series(v), requestBytes: st.requestBytes.series(v), responseBytes: st.responseBytes.series(v) };
+      byStatus.set(grpcStatus, s);
     }
     return s;
   }

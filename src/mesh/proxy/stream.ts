@@ -13,10 +13,13 @@ import { formatAccessLog } from './access-log.ts';
 import type { CompiledDest, CompiledRoute } from './compile.ts';
 import type { ListenerCtx, Live } from './engine.ts';
 import { F } from './flags.ts';
+import { grpcReplyHeaders, grpcStatusText, httpToGrpcStatus, isGrpcContentType } from './grpc.ts';
+import type { H2Response } from './h2-response.ts';
 import { type CompiledOps, noOps } from './headers.ts';
 import type { RequestView } from './match.ts';
 import type { WorkloadMeta } from './model.ts';
 import type { HttpFamily } from './stats.ts';
+import { type Span, traceEnd } from './tracing.ts';
 import type { UpstreamCluster, UpstreamHost } from './upstream/index.ts';
 
 /** Where the response's close listener finds its stream. */
@@ -52,6 +55,8 @@ export class HttpStream {
   port: number;
   requestId = '';
   idGenerated = false;
+  /** This hop's trace span (tracing.ts); set only when a collector is configured. */
+  span?: Span;
   route?: CompiledRoute;
   dest?: CompiledDest;
   cluster?: UpstreamCluster;
@@ -84,6 +89,12 @@ export class HttpStream {
   cut = false;
   /** Cleanup of the upstream side when the downstream goes away (set by forward.ts). */
   abort?: (s: HttpStream) => void;
+  /** Downstream HTTP/2 (h2.ts): `req` is a server stream and `res` an H2Response. */
+  readonly h2: boolean;
+  /** A gRPC request (content-type application/grpc[+codec]): gRPC local replies and metrics. */
+  readonly grpc: boolean;
+  /** gRPC requests: the response's grpc-status (headers or trailers), '' until known. */
+  grpcStatus = '';
 
   constructor(lst: ListenerCtx, live: Live, req: http.IncomingMessage, res: http.ServerResponse, view: RequestView, host: string, port: number) {
     this.lst = lst;
@@ -96,6 +107,8 @@ export class HttpStream {
     this.start = lst.engine.now();
     this.t0 = performance.now();
     this.sock0 = req.socket.bytesWritten;
+    this.h2 = req.httpVersionMajor === 2;
+    this.grpc = isGrpcContentType(req.headers['content-type']);
     (res as WithStream)[kStream] = this;
     // 'close' fires once; on() skips the wrapper once() allocates.
     res.on('close', onResponseClose);
@@ -110,6 +123,8 @@ export class HttpStream {
 /**
  * Answers locally, as Envoy's sendLocalReply: `content-type: text/plain` and the body when there
  * is one, `content-length` always, `date` (node) and `server`. `extra` is a flat header list.
+ * A gRPC request gets a trailers-only gRPC error instead (grpc.ts): status 200, `grpc-status`
+ * (`s.grpcStatus` when the caller set one, else mapped from `status`), the body as `grpc-message`.
  */
 export function localReply(s: HttpStream, status: number, body: string, flags: number, details: string, extra?: string[], ops: CompiledOps = noOps): void {
   s.flags |= flags;
@@ -121,9 +136,17 @@ export function localReply(s: HttpStream, status: number, body: string, flags: n
     res.destroy();
     return;
   }
-  const h: string[] = [];
-  if (body) h.push('content-type', 'text/plain');
-  h.push('content-length', String(Buffer.byteLength(body)));
+  let h: string[];
+  if (s.grpc) {
+    if (!s.grpcStatus) s.grpcStatus = grpcStatusText[httpToGrpcStatus(status)];
+    h = grpcReplyHeaders(s.grpcStatus, body, s.h2);
+    status = 200;
+    body = '';
+  } else {
+    h = [];
+    if (body) h.push('content-type', 'text/plain');
+    h.push('content-length', String(Buffer.byteLength(body)));
+  }
   if (extra) for (let i = 0; i < extra.length; i++) h.push(extra[i]);
   for (let i = 0; i < ops.append.length; i++) h.push(ops.append[i]);
   h.push('server', s.lst.server);
@@ -142,7 +165,8 @@ function onResponseClose(this: http.ServerResponse & WithStream): void {
     if (!s.cut) s.flags |= F.DC;
     s.abort?.(s);
   }
-  if (s.lst.draining && !s.req.socket.destroyed) s.req.socket.destroySoon();
+  // HTTP/2 sessions drain with GOAWAY instead (h2.ts): the socket carries other streams.
+  if (s.lst.draining && !s.h2 && !s.req.socket.destroyed) s.req.socket.destroySoon();
   if (!s.quiet) complete(s);
 }
 
@@ -162,17 +186,35 @@ function familyOf(s: HttpStream): HttpFamily {
   return live.source.local(s.host);
 }
 
+/**
+ * grpc_response_status as Envoy's Grpc::Common::getGrpcStatus infers it: the trailers' or headers'
+ * grpc-status, else the HTTP status mapped (an HTTP-only error from a non-gRPC hop), '' without one.
+ */
+function grpcOutcome(s: HttpStream, status: number): string {
+  if (s.grpcStatus) return s.grpcStatus;
+  return status ? grpcStatusText[httpToGrpcStatus(status)] : '';
+}
+
+/** %PROTOCOL%: Envoy prints HTTP/1.1, HTTP/1.0 and HTTP/2. */
+function protocolName(s: HttpStream): string {
+  if (s.h2) return 'HTTP/2';
+  const v = s.req.httpVersion;
+  return v === '1.1' ? 'HTTP/1.1' : v === '1.0' ? 'HTTP/1.0' : `HTTP/${v}`;
+}
+
 /** Records metrics and writes the access log line. */
 function complete(s: HttpStream): void {
   const res = s.res;
   const status = res.headersSent ? res.statusCode : 0;
   const ms = s.elapsed();
-  const wire = Math.max(0, s.req.socket.bytesWritten - s.sock0);
-  const series = familyOf(s).get(status, s.flags);
+  // HTTP/2 streams share their socket, so its byte count says nothing about one response.
+  const wire = s.h2 ? (res as unknown as H2Response).wire.n : Math.max(0, s.req.socket.bytesWritten - s.sock0);
+  const series = s.grpc ? familyOf(s).grpc(status, s.flags, grpcOutcome(s, status)) : familyOf(s).get(status, s.flags);
   series.requests.inc();
   series.duration.observe(ms);
   series.requestBytes.observe(headBytes(s.req) + s.bytesIn);
   series.responseBytes.observe(wire);
+  if (s.span) traceEnd(s, status);
   if (!s.live.cfg.accessLog) return;
   const h = s.req.headers;
   const sock = s.req.socket;
@@ -181,7 +223,7 @@ function complete(s: HttpStream): void {
       start: s.start,
       method: s.req.method,
       path: s.origPath || s.view.fullPath,
-      protocol: `HTTP/${s.req.httpVersion}`,
+      protocol: protocolName(s),
       status,
       flags: s.flags,
       details: s.details,

@@ -22,10 +22,14 @@ function onPairError(this: Sock): void {
 }
 
 function onPairClose(this: Sock): void {
-  // A side closed without its FIN (reset, error) takes the other with it; after a FIN the peer
-  // got end() through pipe and finishes on its own.
+  // A side closed without its FIN (reset, error) takes the other with it. After a FIN the peer got
+  // end() through pipe; it is closed once its writes are flushed, as Envoy's tcp_proxy closes the
+  // other connection with FlushWrite. Waiting for the peer's own FIN instead would hang when it
+  // still sends (a TLS close_notify): pipe paused it when this side finished, so it never reads again.
   const p = this[kPeer];
-  if (p && !this.readableEnded && !p.destroyed) p.destroy();
+  if (!p || p.destroyed) return;
+  if (!this.readableEnded) p.destroy();
+  else p.destroySoon();
 }
 
 /** Pipes two allowHalfOpen sockets both ways; a FIN on one side becomes a FIN on the other. */
@@ -69,6 +73,8 @@ export interface SessionOptions {
   authority?: string;
   routeName?: string;
   flags?: number;
+  /** %REQUESTED_SERVER_NAME%: the SNI of a TLS passthrough connection. */
+  serverName?: string;
 }
 
 /** One proxied connection. */
@@ -185,6 +191,7 @@ export class TcpSession {
         upstreamLocal: this.up?.localAddress ? `${this.up.localAddress}:${this.up.localPort}` : undefined,
         downstreamLocal: `${c.localAddress}:${c.localPort}`,
         downstreamRemote: `${c.remoteAddress}:${c.remotePort}`,
+        serverName: o.serverName,
         routeName: o.routeName,
       }),
     );

@@ -8,6 +8,7 @@ import type { CompiledAction, CompiledDest, CompiledRoute } from './compile.ts';
 import { cookieValue, upstreamHeaders } from './headers.ts';
 import { matchedPrefixLength, parseQuery } from './match.ts';
 import type { HttpStream } from './stream.ts';
+import { injectTrace } from './tracing.ts';
 import type { ChooseContext, UpstreamCluster, UpstreamHost } from './upstream/index.ts';
 
 /** A route action that forwards upstream. */
@@ -36,6 +37,8 @@ export class Forward {
   /** Body chunks read while deciding whether to buffer; streamed bodies start with them. */
   chunks?: Buffer[];
   streamBody = false;
+  /** No request body at all (HTTP/2 upstreams then send HEADERS with END_STREAM). */
+  bodyless = false;
   ctx: ChooseContext = {};
   host?: UpstreamHost;
   creq?: http.ClientRequest;
@@ -83,6 +86,7 @@ export function buildRequest(f: Forward, r: CompiledRoute): void {
   f.path = path;
   const lst = s.lst;
   const h = upstreamHeaders(s.req.rawHeaders, f.d.ops.request, lst.owned);
+  if (s.span) injectTrace(h, s.span);
   h.push('host', a.hostRewrite ?? v.authority);
   if (s.req.headers['x-forwarded-proto'] === undefined) h.push('x-forwarded-proto', 'http');
   if (s.idGenerated) h.push('x-request-id', s.requestId);

@@ -3,6 +3,9 @@
  * hosts, or all ready hosts in panic) is recomputed only when health changes, so choose() is a
  * balancer pick plus, for retries, a few more picks to avoid hosts already tried.
  *
+ * Protocols: HTTP/1.1 clusters use pool.ts; `protocol: 'http2'` clusters use h2-pool.ts for requests
+ * (TCP tunnels, WebSocket upgrades included, always dial through pool.ts).
+ *
  * Readiness: Istio sends Envoy only ready endpoints, so not-ready endpoints (listed for the admin
  * view) count nowhere: not in the panic percentage, not in maxEjectionPercent, never balanced to.
  */
@@ -20,6 +23,7 @@ import type {
 } from './types.ts';
 import { HostState, hostKey } from './host.ts';
 import { type Balancer, createBalancer, hash32 } from './balancers.ts';
+import { H2Pool } from './h2-pool.ts';
 import { Pool } from './pool.ts';
 import { type DetectorOwner, OutlierDetector } from './outlier.ts';
 
@@ -55,6 +59,10 @@ export class ClusterImpl implements UpstreamCluster, DetectorOwner {
   #hashing: boolean;
   #passthrough: boolean;
   readonly #pool: Pool;
+  /** Set while the cluster is HTTP/2: requests go there. */
+  #h2: H2Pool | undefined;
+  /** HTTP/2 pools left behind by a switch to HTTP/1.1, finishing their streams until close(). */
+  readonly #oldH2: H2Pool[] = [];
   #detector: OutlierDetector | undefined;
   readonly #originals = new Map<string, HostState>();
   #retriesActive = 0;
@@ -95,6 +103,7 @@ export class ClusterImpl implements UpstreamCluster, DetectorOwner {
       if (next.has(key)) continue;
       this.#detector?.forget(h);
       this.#pool.drainHost(h);
+      this.#h2?.drainHost(h);
     }
     this.#hosts = next;
     this.#list = list;
@@ -103,6 +112,14 @@ export class ClusterImpl implements UpstreamCluster, DetectorOwner {
     this.#ready = ready;
 
     this.#pool.configure(config);
+    if (config.protocol === 'http2') {
+      if (this.#h2) this.#h2.configure(config);
+      else this.#h2 = new H2Pool(config, this.#rt.localAddress);
+    } else if (this.#h2) {
+      this.#h2.drain();
+      this.#oldH2.push(this.#h2);
+      this.#h2 = undefined;
+    }
     const bk = balancerKey(config);
     if (bk !== this.#balancerKey) {
       this.#balancer = createBalancer(config, this.#rt.random);
@@ -181,6 +198,8 @@ export class ClusterImpl implements UpstreamCluster, DetectorOwner {
       cb({ reason: 'connect-failure', detail: 'blackhole cluster' });
       return NO_CANCEL;
     }
+    const h2 = this.#h2;
+    if (h2 !== undefined) return h2.request(host as HostState, req, cb);
     return this.#pool.request(host as HostState, req, cb);
   }
 
@@ -216,11 +235,13 @@ export class ClusterImpl implements UpstreamCluster, DetectorOwner {
 
   /** True while a removed cluster still has connections or pending requests. */
   get busy(): boolean {
-    return this.#pool.cxActive > 0 || this.#pool.pendingActive > 0;
+    const h2 = this.#h2;
+    return this.#pool.cxActive > 0 || this.#pool.pendingActive > 0 || (h2 !== undefined && (h2.cxActive > 0 || h2.pendingActive > 0));
   }
 
   stats(): ClusterStats {
     const p = this.#pool;
+    const q = this.#h2;
     const d = this.#detector;
     const hosts: ClusterStats['hosts'] = [];
     for (const h of this.#passthrough ? this.#originals.values() : this.#list) {
@@ -242,13 +263,13 @@ export class ClusterImpl implements UpstreamCluster, DetectorOwner {
     }
     return {
       name: this.#config.name,
-      upstream_cx_total: p.cxTotal,
-      upstream_cx_active: p.cxActive,
-      upstream_cx_overflow: p.cxOverflow,
-      upstream_rq_total: p.rqTotal,
-      upstream_rq_active: p.rqActive,
-      upstream_rq_pending_active: p.pendingActive,
-      upstream_rq_pending_overflow: p.pendingOverflow,
+      upstream_cx_total: p.cxTotal + (q?.cxTotal ?? 0),
+      upstream_cx_active: p.cxActive + (q?.cxActive ?? 0),
+      upstream_cx_overflow: p.cxOverflow + (q?.cxOverflow ?? 0),
+      upstream_rq_total: p.rqTotal + (q?.rqTotal ?? 0),
+      upstream_rq_active: p.rqActive + (q?.rqActive ?? 0),
+      upstream_rq_pending_active: p.pendingActive + (q?.pendingActive ?? 0),
+      upstream_rq_pending_overflow: p.pendingOverflow + (q?.pendingOverflow ?? 0),
       upstream_rq_retry: this.#retryTotal,
       upstream_rq_retry_overflow: this.#retryOverflow,
       outlier_detection_ejections_active: d?.ejectionsActive ?? 0,
@@ -261,6 +282,7 @@ export class ClusterImpl implements UpstreamCluster, DetectorOwner {
   /** The cluster left the config: no new picks, connections finish their requests then close. */
   drain(): void {
     this.#pool.drain();
+    this.#h2?.drain();
     this.#detector?.close([]);
   }
 
@@ -270,6 +292,8 @@ export class ClusterImpl implements UpstreamCluster, DetectorOwner {
     this.#closed = true;
     this.#detector?.close([]);
     this.#pool.close();
+    this.#h2?.close();
+    for (const old of this.#oldH2) old.close();
   }
 }
 

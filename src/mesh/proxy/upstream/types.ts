@@ -37,6 +37,13 @@ export interface UpstreamRequest {
   method: string;
   path: string;
   headers: string[];
+  /** Optional: the request has no body (HTTP/2 clusters send HEADERS with END_STREAM; end() follows anyway). */
+  endStream?: boolean;
+  /**
+   * Optional: the downstream request whose trailers, present once its body has ended, an HTTP/2
+   * cluster sends after the body (HTTP/2 clients' request trailers; Envoy drops HTTP/1.1 ones).
+   */
+  trailersFrom?: http.IncomingMessage;
 }
 
 /** Result reported after an exchange, for outlier detection (overflow is never reported). */
@@ -83,11 +90,13 @@ export interface UpstreamCluster {
    */
   choose(ctx: ChooseContext): UpstreamHost | undefined;
   /**
-   * Starts an HTTP/1.1 request to `host` under the circuit breakers: immediately or once a pooled
-   * connection frees up (pending), or fails with overflow / connect failure. The callback runs
-   * exactly once (unless cancelled); on success it gets a ClientRequest whose headers are set and
-   * whose body the router writes/pipes; the router listens for 'response' and 'error' on it.
-   * The cluster counts the request active until that ClientRequest closes.
+   * Starts a request to `host` under the circuit breakers: immediately or once a pooled connection
+   * (HTTP/1.1) or a stream slot on a session (HTTP/2, `config.protocol` 'http2') frees up (pending),
+   * or fails with overflow / connect failure. The callback runs exactly once (unless cancelled); on
+   * success it gets a ClientRequest whose headers are set and whose body the router writes/pipes;
+   * the router listens for 'response' and 'error' on it. HTTP/2 clusters hand an H2Call that
+   * behaves as one (h2-call.ts: 'response' gives the stream dressed as an IncomingMessage, with
+   * `trailers`/`rawTrailers` before 'end'). The cluster counts the request active until it closes.
    */
   request(host: UpstreamHost, req: UpstreamRequest, cb: (err: StreamFailure | undefined, creq?: http.ClientRequest) => void): { cancel(): void };
   /** Reports an exchange's outcome for outlier detection (never called for overflow). */
