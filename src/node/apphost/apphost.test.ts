@@ -263,7 +263,9 @@ describe('app host lifecycle', () => {
       const failed = p.status.containerStatuses.find((s: Record<string, any>) => s.lastState?.terminated);
       const other = failed.name === 'a' ? 'b' : 'a';
       assert.equal(failed.lastState.terminated.exitCode, 1);
-      const text = readFileSync(n.agent.logFiles('default', 'real', failed.name)!.previous!, 'utf8');
+      // Before the restart the failed run's file is still the current one; after it, the previous one.
+      const files = n.agent.logFiles('default', 'real', failed.name)!;
+      const text = readFileSync(files.previous ?? files.current, 'utf8');
       assert.match(text, / hello: cannot listen on 127\.42\.\d+\.\d+:8080: the port is already in use \(another container of this pod, or a program on this machine, listens there\)\n$/);
       const a = await answer(`http://${p.status.podIP}:8080/`);
       assert.equal(a.body, other === 'a' ? 'Hello server - v7\n' : 'Hello server - v1\n');
