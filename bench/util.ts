@@ -81,7 +81,7 @@ export function pssKB(pid: number): number {
   }
 }
 
-/** Fields of /proc/<pid>/stat after the command name (index 0 = state, 2 = pgrp, 11 = utime, 12 = stime, 13 = cutime, 14 = cstime). */
+/** Fields of /proc/<pid>/stat after the command name (index 0 = state, 1 = ppid, 2 = pgrp, 11 = utime, 12 = stime, 13 = cutime, 14 = cstime). */
 function statFields(pid: number): string[] | undefined {
   try {
     const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -115,6 +115,22 @@ export function cpuBusySeconds(cpu: number): number {
   return (total - v[3] - (v[4] ?? 0)) / ticks;
 }
 
+/** A process and its live descendants (nginx's master and worker, a shell's children), from /proc. */
+export function withDescendants(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    const f = statFields(Number(d));
+    if (!f) continue;
+    const ppid = Number(f[1]);
+    if (!children.has(ppid)) children.set(ppid, []);
+    children.get(ppid)!.push(Number(d));
+  }
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) out.push(...(children.get(out[i]) ?? []));
+  return out;
+}
+
 /** pid → process group of every live process. */
 export function processGroups(): Map<number, number> {
   const out = new Map<number, number>();
@@ -142,10 +158,10 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
 export class Procs {
   #list: ChildProcess[] = [];
 
-  /** Spawns `argv` (stdout piped, stderr inherited) and records it. */
-  start(argv: string[]): ChildProcess {
+  /** Spawns `argv` (stdout piped, stderr inherited unless `stderr` says otherwise) and records it. */
+  start(argv: string[], opts: { env?: NodeJS.ProcessEnv; stderr?: 'inherit' | 'ignore' | 'pipe' } = {}): ChildProcess {
     const [cmd, ...args] = argv;
-    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', opts.stderr ?? 'inherit'], env: opts.env ?? process.env });
     p.on('error', (e) => process.stderr.write(`${cmd}: ${e.message}\n`));
     this.#list.push(p);
     return p;
