@@ -227,11 +227,15 @@ describe('tracing', () => {
     const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
     const r = await ingress('/productpage', ['-H', `traceparent: ${traceparent}`, '-o', '/dev/null', '-w', '%{http_code}']);
     assert.equal(r.stdout, '200');
+    // Each proxy reports its spans in its own batches, so wait for both ends of the gateway hop.
     const mine = await eventually(() => {
       const s = spans.filter((x) => x.traceId === '4bf92f3577b34da6a3ce929d0e0e4736');
-      return s.some((x) => x.kind === 'SERVER' && x.tags?.['istio.canonical_service'] === 'productpage') ? s : undefined;
+      const server = s.some((x) => x.kind === 'SERVER' && x.tags?.['istio.canonical_service'] === 'productpage');
+      const client = s.some((x) => x.kind === 'CLIENT' && x.parentId === '00f067aa0ba902b7');
+      return server && client ? s : undefined;
     }, 30_000, 200);
-    assert.ok(mine, `no productpage span of the trace; got ${spans.length} spans, e.g. ${JSON.stringify(spans.filter((x) => x.tags?.['istio.canonical_service'] === 'productpage').slice(-3))}`);
+    const seen = spans.filter((x) => x.traceId === '4bf92f3577b34da6a3ce929d0e0e4736').map((x) => [x.kind, x.name, x.parentId]);
+    assert.ok(mine, `no gateway CLIENT span and productpage SERVER span of the trace in 30 s; got ${spans.length} spans, of the trace: ${JSON.stringify(seen)}`);
     // The gateway's CLIENT span continues the caller's span; productpage's SERVER span is its child.
     const gw = mine.find((x) => x.kind === 'CLIENT' && x.parentId === '00f067aa0ba902b7');
     assert.ok(gw, JSON.stringify(mine.map((x) => [x.kind, x.name, x.parentId])));
