@@ -64,10 +64,17 @@ export interface SkiffProcess {
   cleanup(): void;
 }
 
+/** kubectl homes made by startSkiff: a restart on the same data dir makes a new one, so all go at exit. */
+const homes = new Set<string>();
+process.once('exit', () => {
+  for (const h of homes) rmSync(h, { recursive: true, force: true });
+});
+
 /** Starts `skiff up` on a random free port; `dataDir` reuses an existing data dir. */
 export async function startSkiff(opts: { dataDir?: string; extraArgs?: string[]; /** e.g. ['taskset', '-c', '0'] for benchmarks */ prefix?: string[] } = {}): Promise<SkiffProcess> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'skiff-e2e-'));
   const home = mkdtempSync(join(tmpdir(), 'skiff-home-'));
+  homes.add(home);
   const argv = [process.execPath, join(root, 'bin', 'skiff.js'), 'up', '--data-dir', dataDir, '--api-port', '0', '--ingress-port', '0', ...(opts.extraArgs ?? [])];
   const [cmd, ...args] = [...(opts.prefix ?? []), ...argv];
   const proc = spawn(cmd, args, {

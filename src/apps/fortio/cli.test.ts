@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { readFileSync, mkdtempSync } from 'node:fs';
+import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fortioCli, start } from './index.ts';
@@ -59,6 +59,7 @@ test('fortioCli load against ?status=503 splits codes and -json - writes fortio-
     assert.match(io2.err, /Successfully wrote \d+ bytes of Json data to /);
     assert.equal((JSON.parse(readFileSync(join(dir, 'r.json'), 'utf8')) as { Exactly: number }).Exactly, 2);
     assert.doesNotMatch(io2.err, /^Starting at/m); // -quiet (Error level) trims the report like fortio
+    rmSync(dir, { recursive: true, force: true });
   } finally {
     await s.close();
   }
