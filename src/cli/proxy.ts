@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Proxy, type ProxyConfig } from '../mesh/proxy/index.ts';
-import { StreamClient } from '../mesh/control/index.ts';
+import { StreamClient } from '../mesh/stream/index.ts';
 import { UsageError } from './args.ts';
 
 /** Structured log line on stderr (the container log), in the spirit of Istio's `<time> <level> <msg>`. */

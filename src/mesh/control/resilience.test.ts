@@ -8,7 +8,7 @@ import type { KObject } from '../../api/index.ts';
 import { istioCrds } from '../config/index.ts';
 import { Proxy } from '../proxy/index.ts';
 import { ControlPlane } from './server.ts';
-import { StreamClient } from './stream.ts';
+import { StreamClient } from '../stream/index.ts';
 
 // This file's own loopback block: client pod .1, reviews pods .11 (v1) and .13 (v3).
 const CLIENT = '127.42.231.1';

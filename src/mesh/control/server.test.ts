@@ -6,7 +6,7 @@ import type { KObject } from '../../api/index.ts';
 import { istioCrds } from '../config/index.ts';
 import type { ProxyConfig } from '../proxy/index.ts';
 import { ControlPlane } from './server.ts';
-import { StreamClient } from './stream.ts';
+import { StreamClient } from '../stream/index.ts';
 
 let fx: RegistryFixture;
 const closers: Array<() => unknown> = [];

@@ -10,8 +10,8 @@ import type net from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Client, KObject } from '../../api/index.ts';
 import { Informers } from '../../controllers/index.ts';
-import type { ConfigMessage, ReplyMessage } from './stream.ts';
-import { streamPath } from './stream.ts';
+import type { ConfigMessage, ReplyMessage } from '../stream/index.ts';
+import { streamPath } from '../stream/index.ts';
 import { buildIndex, buildProxyConfig, type MeshWorld } from './translate.ts';
 
 /** Control plane defaults, applied once. */

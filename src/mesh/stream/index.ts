@@ -1,0 +1,6 @@
+/**
+ * The config stream between the control plane and its proxies (DESIGN §1, §4). Its own folder so a
+ * sidecar process loads only this and the proxy, never the control plane's API and store code.
+ */
+export { StreamClient, streamDefaults, streamPath } from './stream.ts';
+export type { ConfigMessage, ReplyMessage, StreamClientOptions } from './stream.ts';
