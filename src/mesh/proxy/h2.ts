@@ -13,6 +13,7 @@
  * HTTP/1.1 `Upgrade: h2c` is not honoured (as in Envoy): the request is replayed to the HTTP/1.1
  * parser without its Upgrade, Connection and HTTP2-Settings headers and answered as HTTP/1.1.
  */
+import type { H1Server } from './h1/server.ts';
 import type http from 'node:http';
 import http2 from 'node:http2';
 import type net from 'node:net';
@@ -181,6 +182,8 @@ export interface Sniffer {
   server: http.Server;
   h1: (socket: net.Socket) => void;
   h2: H2Downstream;
+  /** The proxy's own HTTP/1.1 server (h1/server.ts); node's `h1` serves the connection when unset. */
+  fast?: H1Server;
 }
 
 type Sniffed = net.Socket & { [kSniff]?: Sniffer; [kHead]?: Buffer };
@@ -205,6 +208,8 @@ function onFirstBytes(this: Sniffed, chunk: Buffer): void {
   if (h2) {
     // The HTTP/2 session reads what was unshifted on its first tick, then consumes the socket itself.
     sn.h2.accept(this);
+  } else if (sn.fast) {
+    sn.fast.accept(this);
   } else {
     sn.h1.call(sn.server, this);
     this.resume();
@@ -234,12 +239,12 @@ function sniff(this: http.Server & { [kSniff]?: Sniffer }, socket: Sniffed): voi
  * the peek for HTTP/1.1 connections, so everything else about the server
  * (listen, close, closeIdleConnections, its events) stays as it was.
  */
-export function sniffConnections(server: http.Server, h2: H2Downstream): Sniffer {
+export function sniffConnections(server: http.Server, h2: H2Downstream, fast?: H1Server): Sniffer {
   // The constructor's listener comes first, whatever was added since.
   const h1 = server.listeners('connection')[0] as ((s: net.Socket) => void) | undefined;
   if (h1?.name !== 'connectionListener') throw new Error(`expected node's connectionListener first on an http.Server, found ${h1?.name}`);
   server.removeListener('connection', h1);
-  const sn: Sniffer = { server, h1, h2 };
+  const sn: Sniffer = { server, h1, h2, fast };
   (server as http.Server & { [kSniff]?: Sniffer })[kSniff] = sn;
   server.prependListener('connection', sniff);
   return sn;

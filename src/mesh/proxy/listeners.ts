@@ -11,6 +11,7 @@ import net from 'node:net';
 import { onOutboundConnect, onTcpConnection, onUpgrade } from './connect.ts';
 import type { ListenerCtx } from './engine.ts';
 import { H2Downstream, isH2cUpgrade, replayWithoutUpgrade, sniffConnections } from './h2.ts';
+import { H1Server } from './h1/server.ts';
 import type { TcpSession } from './tunnel.ts';
 
 const kSet = Symbol('skiff.proxy.sockets');
@@ -45,6 +46,8 @@ export class Listener {
   #server: http.Server | net.Server;
   /** HTTP listeners: their HTTP/2 connections (h2.ts). */
   #h2: H2Downstream | undefined;
+  /** HTTP listeners: the proxy's own HTTP/1.1 connections (h1/server.ts). */
+  #fast: H1Server | undefined;
   #sockets = new Set<net.Socket>();
   #closed = false;
   #closing?: Promise<void>;
@@ -72,7 +75,19 @@ export class Listener {
       const on = role.onRequest;
       // HTTP/2: h2c prior knowledge is sniffed per connection (h2.ts); HTTP/1.1 connections go on as before.
       const h2 = (this.#h2 = new H2Downstream(ctx, on));
-      const sniffer = sniffConnections(server, h2);
+      // HTTP/1.1 on the proxy's own codec (h1/); upgrades and CONNECT go on to node's server below.
+      // SKIFF_PROXY_HTTP1=node keeps node's server for every request (for comparison and debugging).
+      const fast =
+        process.env.SKIFF_PROXY_HTTP1 === 'node'
+          ? undefined
+          : (this.#fast = new H1Server(
+              (req, res) => on(ctx, req as unknown as http.IncomingMessage, res as unknown as http.ServerResponse),
+              (s) => {
+                sniffer.h1.call(server, s);
+                s.resume();
+              },
+            ));
+      const sniffer = sniffConnections(server, h2, fast);
       server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => on(ctx, req, res));
       // Envoy answers 100-continue itself and does not forward Expect (proxy_100_continue off).
       server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => {
@@ -142,6 +157,7 @@ export class Listener {
       else done();
       if (server instanceof http.Server) server.closeIdleConnections();
       this.#h2?.drain();
+      this.#fast?.closeIdle();
     });
     return this.#closing;
   }

@@ -15,11 +15,10 @@
  * Why our own sockets instead of letting node's http.Agent connect: the router must learn about a
  * connect failure through the request() callback (UF, retries) before it gets a ClientRequest, and
  * the breakers need to know exactly when a connection exists, is connecting, busy or idle. So the
- * pool dials with net.connect (bound to the pod IP), and only once a connection is established hands
- * it to http.request through a tiny Agent whose addRequest() gives the ClientRequest that socket.
- * node then runs HTTP/1.1 on it and emits 'free' on the socket when a keep-alive exchange is over
- * (sockets.ts). A request allocates no closures: at most its PendingStream, which is its own cancel
- * handle.
+ * pool dials with net.connect (bound to the pod IP), and only once a connection is established runs
+ * an exchange on it (h1/client.ts, shaped like a ClientRequest for the router), which hands the
+ * connection back when it is over (sockets.ts). A request allocates no closures: at most its
+ * PendingStream, which is its own cancel handle.
  */
 import type http from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -39,7 +38,6 @@ import {
   TCP_CONNECTING,
   type TcpCallback,
   connectDone,
-  detach,
   dial,
   exchange,
   isLoopback,
@@ -194,7 +192,7 @@ export class Pool implements SocketOwner {
     s.ref();
     let creq: http.ClientRequest;
     try {
-      creq = exchange(s, host, req);
+      creq = exchange(s, req) as unknown as http.ClientRequest;
     } catch (err) {
       // Invalid method/path/headers: the router validated them, but never leak the socket.
       host.rqActive--;
@@ -256,13 +254,12 @@ export class Pool implements SocketOwner {
     }
   }
 
-  /** node finished a keep-alive exchange on the socket ('free'). */
+  /** A keep-alive exchange on the socket is over (h1/client.ts). */
   streamDone(s: PooledSocket): void {
     if (s[kState] !== BUSY) return;
     const host = s[kHost];
     host.rqActive--;
     this.rqActive--;
-    detach(s);
     this.#release(s);
   }
 

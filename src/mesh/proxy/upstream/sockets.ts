@@ -1,12 +1,12 @@
 /**
  * The socket level of the pool: dialling upstream connections, their state kept on the socket under
- * symbols, and running an HTTP/1.1 exchange on an already connected socket.
+ * symbols, and starting an HTTP/1.1 exchange (h1/client.ts) on an already connected socket.
  *
  * Every listener is a module function that reads its owner from the socket: a connection installs
  * the same five functions and a request installs none, so neither allocates closures.
  */
-import http from 'node:http';
 import net from 'node:net';
+import { adoptSocket, callOf, H1Call } from '../h1/client.ts';
 import type { StreamFailure, UpstreamRequest } from './types.ts';
 import type { HostState } from './host.ts';
 import { connectFailure } from './failures.ts';
@@ -62,11 +62,9 @@ function onSocketError(this: PooledSocket, err: NodeJS.ErrnoException): void {
   if (st === CONNECTING || st === TCP_CONNECTING) this[kOwner].connectFailed(this, connectFailure(err, this[kOwner].bindAddress(this[kHost])));
 }
 
-function onSocketFree(this: PooledSocket): void {
-  this[kOwner].streamDone(this);
-}
-
 function onSocketClose(this: PooledSocket): void {
+  // The exchange in progress hears first (its response may end with the connection), then the pool.
+  callOf(this)?.socketGone();
   this[kOwner].socketClosed(this);
 }
 
@@ -93,7 +91,7 @@ export function dial(owner: SocketOwner, host: HostState, state: number, connect
   s.once('connect', onSocketConnect);
   s.on('error', onSocketError);
   s.on('close', onSocketClose);
-  if (state === CONNECTING) s.on('free', onSocketFree);
+  if (state === CONNECTING) adoptSocket(s);
   return s;
 }
 
@@ -103,41 +101,18 @@ export function connectDone(s: PooledSocket): void {
   s.setTimeout(0);
 }
 
+/** An exchange is over: the connection serves again, or closes when either side ended keep-alive. */
+function exchangeDone(sock: net.Socket, reusable: boolean): void {
+  const s = sock as PooledSocket;
+  // Closing: the pool's 'close' listener does the accounting.
+  if (!reusable) s.destroy();
+  else s[kOwner].streamDone(s);
+}
+
 /**
- * Hands a connected socket to a ClientRequest. ClientRequest calls addRequest() synchronously from
- * its constructor, so `next` set just before http.request() is the socket it gets; one agent serves
- * every pool. Being a keepAlive Agent makes node send `Connection: keep-alive` and emit 'free' on
- * the socket, instead of closing it, when an exchange is over.
+ * Starts an HTTP/1.1 exchange on a connected socket (h1/client.ts: the proxy writes and parses
+ * HTTP/1.1 itself); throws (socket untouched) on an invalid request.
  */
-class HandoffAgent extends http.Agent {
-  next: net.Socket | undefined;
-
-  constructor() {
-    super({ keepAlive: true, maxSockets: Infinity });
-  }
-
-  addRequest(req: http.ClientRequest): void {
-    const s = this.next;
-    this.next = undefined;
-    (req as unknown as { onSocket(s: net.Socket | undefined): void }).onSocket(s);
-  }
-}
-
-const agent = new HandoffAgent();
-
-/** Starts an HTTP/1.1 exchange on a connected socket; throws (socket untouched) on an invalid request. */
-export function exchange(s: PooledSocket, host: HostState, req: UpstreamRequest): http.ClientRequest {
-  agent.next = s;
-  try {
-    const creq = http.request({ agent, method: req.method, path: req.path, headers: req.headers, host: host.address, port: host.port });
-    (creq as { reusedSocket: boolean }).reusedSocket = s[kUses] > 1;
-    return creq;
-  } finally {
-    agent.next = undefined;
-  }
-}
-
-/** Detaches a socket from its finished ClientRequest (what node's Agent does on 'free'). */
-export function detach(s: PooledSocket): void {
-  (s as unknown as { _httpMessage: unknown })._httpMessage = null;
+export function exchange(s: PooledSocket, req: UpstreamRequest): H1Call {
+  return new H1Call(s, req.method, req.path, req.headers, s[kUses] > 1, exchangeDone);
 }

@@ -1,0 +1,253 @@
+/**
+ * One HTTP/1.1 exchange on a pooled upstream connection, written and parsed by the proxy itself
+ * (parser.ts) instead of node's ClientRequest. It is shaped like the ClientRequest the router
+ * drives (forward.ts), as upstream/h2-call.ts is for HTTP/2:
+ * - write/end for the request body, destroy() to abandon the exchange (the connection closes);
+ * - 'response' hands over an H1Incoming (statusCode, statusMessage, headers, rawHeaders, trailers,
+ *   complete, and the H1Body events) — interim 1xx responses are skipped;
+ * - 'error' only before a response (ECONNRESET when the connection closed under the request); a
+ *   connection lost mid-body shows as the response's 'close' without `complete`;
+ * - `reusedSocket` as node's: the connection carried an earlier request (the keep-alive race).
+ * When the response has been read and the request sent, the connection goes back to its owner
+ * (`done(socket, reusable)`), or closes if either side said `Connection: close`.
+ *
+ * Request framing follows node's ClientRequest: a Content-Length header is kept; end(body) without
+ * one adds it; a body written in pieces without one is sent chunked; a bodyless POST/PUT/PATCH gets
+ * `content-length: 0`.
+ */
+import { EventEmitter } from 'node:events';
+import { STATUS_CODES } from 'node:http';
+import type net from 'node:net';
+import { H1Body } from './body.ts';
+import { type H1Head, H1ParseError, H1Parser, type H1Sink, headerObject } from './parser.ts';
+
+/** The response, as the router reads an IncomingMessage. */
+export class H1Incoming extends H1Body {
+  statusCode = 0;
+  statusMessage = '';
+  httpVersion = '1.1';
+  rawHeaders: string[] = [];
+  #headers: Record<string, string | string[]> | undefined;
+
+  /** Lowercase name → value, with node's rules for repeated headers (built on first use). */
+  get headers(): Record<string, string | string[]> {
+    return (this.#headers ??= headerObject(this.rawHeaders));
+  }
+}
+
+/** Methods node sends without a body framing header when the request has none. */
+const noBodyMethods = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT']);
+
+/** Where the exchange reports its end. */
+export type DoneFn = (socket: net.Socket, reusable: boolean) => void;
+
+const kCall = Symbol('skiff.h1.call');
+type Tagged = net.Socket & { [kCall]?: H1Call };
+
+function onData(this: Tagged, chunk: Buffer): void {
+  const c = this[kCall];
+  if (c) c.data(chunk);
+  // Data on an idle connection: nothing was asked, so the connection cannot be trusted.
+  else this.destroy();
+}
+
+/** Installs the connection's data listener once (at dial): bytes go to the exchange in progress. */
+export function adoptSocket(s: net.Socket): void {
+  s.on('data', onData);
+}
+
+/** The exchange in progress on a socket, if any (the pool tells it about errors and close). */
+export function callOf(s: net.Socket): H1Call | undefined {
+  return (s as Tagged)[kCall];
+}
+
+/** One request/response on a connected socket (see the file comment). */
+export class H1Call extends EventEmitter implements H1Sink {
+  readonly socket: net.Socket;
+  reusedSocket: boolean;
+  readonly #parser: H1Parser;
+  readonly #done: DoneFn;
+  readonly #method: string;
+  #head: string;
+  #headSent = false;
+  #chunked = false;
+  #framed: boolean;
+  #reqEnded = false;
+  #res: H1Incoming | undefined;
+  #resEnded = false;
+  #keepAlive = true;
+  #finished = false;
+  destroyed = false;
+
+  /** Builds the request head; nothing is written until write() or end(). Throws on invalid header text. */
+  constructor(socket: net.Socket, method: string, path: string, headers: string[], reused: boolean, done: DoneFn) {
+    super();
+    this.socket = socket;
+    this.reusedSocket = reused;
+    this.#done = done;
+    this.#method = method;
+    let head = `${method} ${path} HTTP/1.1\r\n`;
+    let framed = false;
+    for (let i = 0; i < headers.length; i += 2) {
+      const name = headers[i];
+      const value = headers[i + 1];
+      if (value.includes('\r') || value.includes('\n')) throw new TypeError(`invalid value of header "${name}"`);
+      if (name.length === 14 || name.length === 17) {
+        const l = name.toLowerCase();
+        if (l === 'content-length') framed = true;
+        else if (l === 'transfer-encoding') continue; // framing is this exchange's own
+      }
+      head += `${name}: ${value}\r\n`;
+    }
+    this.#framed = framed;
+    this.#head = head;
+    const parser = new H1Parser('response', this);
+    parser.noBody = method === 'HEAD';
+    this.#parser = parser;
+    (socket as Tagged)[kCall] = this;
+  }
+
+  /** Writes a piece of the request body (chunked unless a Content-Length was given). */
+  write(chunk: Buffer | string): boolean {
+    if (this.destroyed || this.#reqEnded) return false;
+    const s = this.socket;
+    if (!this.#headSent) {
+      this.#headSent = true;
+      if (!this.#framed) {
+        this.#chunked = true;
+        this.#head += 'transfer-encoding: chunked\r\n';
+      }
+      s.cork();
+      s.write(`${this.#head}\r\n`, 'latin1');
+      process.nextTick(uncork, s);
+    }
+    const n = typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
+    if (n === 0) return true;
+    if (this.#chunked) {
+      s.write(`${n.toString(16)}\r\n`, 'latin1');
+      s.write(chunk);
+      return s.write('\r\n', 'latin1');
+    }
+    return s.write(chunk);
+  }
+
+  /** Ends the request, with a last piece of body if given. */
+  end(body?: Buffer | string): this {
+    if (this.destroyed || this.#reqEnded) return this;
+    const s = this.socket;
+    if (!this.#headSent) {
+      this.#headSent = true;
+      let head = this.#head;
+      const n = body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.length;
+      if (!this.#framed && (n > 0 || !noBodyMethods.has(this.#method))) head += `content-length: ${n}\r\n`;
+      if (n > 0) {
+        s.cork();
+        s.write(`${head}\r\n`, 'latin1');
+        s.write(body!);
+        s.uncork();
+      } else s.write(`${head}\r\n`, 'latin1');
+    } else {
+      if (body !== undefined) this.write(body);
+      if (this.#chunked) s.write('0\r\n\r\n', 'latin1');
+    }
+    this.#reqEnded = true;
+    if (this.#resEnded) this.#release();
+    return this;
+  }
+
+  /** Abandons the exchange: the connection closes (its request or response is cut), unless it already went back. */
+  destroy(): this {
+    if (this.destroyed) return this;
+    this.destroyed = true;
+    if (!this.#finished) {
+      this.#detach();
+      this.socket.destroy();
+    }
+    return this;
+  }
+
+  /** Bytes from the socket. */
+  data(chunk: Buffer): void {
+    if (this.#finished) return;
+    try {
+      const off = this.#parser.execute(chunk);
+      if (this.#resEnded) {
+        // Bytes after a complete response: the server sent what nobody asked for; the connection is unusable.
+        if (off < chunk.length) this.#keepAlive = false;
+        if (this.#reqEnded) this.#release();
+      }
+    } catch (e) {
+      const err = e as H1ParseError;
+      const res = this.#res;
+      this.#keepAlive = false;
+      if (!res) {
+        this.#fail(Object.assign(new Error(`upstream sent an invalid response: ${err.message}`), { code: 'HPE_INVALID' }));
+      } else {
+        this.#detach();
+        this.socket.destroy();
+        res.gone();
+      }
+    }
+  }
+
+  /** The socket failed or closed (the pool's listeners call this before their own accounting). */
+  socketGone(err?: NodeJS.ErrnoException): void {
+    if (this.#finished) return;
+    const res = this.#res;
+    if (res && !this.#resEnded) {
+      // A response without a length ends when the connection does.
+      const ended = this.#parser.finish() && this.#resEnded;
+      this.#detach();
+      if (!ended) res.gone();
+      return;
+    }
+    if (!res) this.#fail(err ?? Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
+  }
+
+  onHead(h: H1Head): void {
+    const res = new H1Incoming(this.socket);
+    res.statusCode = h.status;
+    res.statusMessage = h.reason || STATUS_CODES[h.status] || '';
+    res.httpVersion = h.minor === 1 ? '1.1' : '1.0';
+    res.rawHeaders = h.rawHeaders;
+    if (!h.keepAlive) this.#keepAlive = false;
+    this.#res = res;
+    this.emit('response', res);
+  }
+
+  onBody(chunk: Buffer): void {
+    this.#res!.push(chunk);
+  }
+
+  onEnd(trailers: string[] | undefined): void {
+    this.#resEnded = true;
+    // The server answered before the request was sent whole: this connection cannot carry another.
+    // (The connection goes back in data(), once the rest of the read is known to hold nothing more.)
+    if (!this.#reqEnded) this.#keepAlive = false;
+    this.#res!.finish(trailers);
+  }
+
+  #fail(err: Error): void {
+    if (this.#finished) return;
+    this.#detach();
+    this.socket.destroy();
+    if (!this.destroyed) this.emit('error', err);
+  }
+
+  #detach(): void {
+    this.#finished = true;
+    const s = this.socket as Tagged;
+    if (s[kCall] === this) s[kCall] = undefined;
+  }
+
+  #release(): void {
+    if (this.#finished) return;
+    this.#detach();
+    const reusable = this.#keepAlive && !this.socket.destroyed;
+    this.#done(this.socket, reusable);
+  }
+}
+
+function uncork(s: net.Socket): void {
+  s.uncork();
+}

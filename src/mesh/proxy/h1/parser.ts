@@ -1,0 +1,546 @@
+/**
+ * An incremental HTTP/1.x message parser for the proxy's own HTTP/1.1 path (server.ts downstream,
+ * client.ts upstream), in place of node's http machinery, whose per-request objects and streams
+ * cost several times a C proxy's CPU (docs/performance.md).
+ *
+ * It is as strict as node's llhttp without lenient flags, because a proxy that reads a message
+ * differently from the next hop is open to request smuggling: CRLF line ends only, token header
+ * names, no obs-fold, no control characters in values, a Content-Length of digits only (repeats must
+ * agree), requests with both Content-Length and Transfer-Encoding or a Transfer-Encoding that does
+ * not end in `chunked` are rejected, and so is an HTTP/1.1 request without Host (node's
+ * requireHostHeader, Envoy's missing_host_header). Heads are limited to Envoy's defaults: 60 KiB and
+ * 100 headers (431 when over).
+ *
+ * execute() consumes bytes and reports the head, body chunks (chunked bodies decoded) and the end
+ * of one message; it stops after the end, so a caller serves one message at a time, and reset()
+ * starts the next. Errors throw H1ParseError with the status a server answers.
+ */
+
+/** A malformed or oversized message: `status` is what a server answers (400, 431, 501). */
+export class H1ParseError extends Error {
+  readonly code = 'SKIFF_ERR_HTTP1_PARSE';
+  readonly status: number;
+
+  constructor(status: number, message: string) {
+    super(message);
+    this.name = 'H1ParseError';
+    this.status = status;
+  }
+}
+
+/** Envoy's max_request_headers_kb (60) and max_headers_count (100) defaults. */
+export const h1Limits = { maxHeadBytes: 60 * 1024, maxHeaders: 100 } as const;
+
+/** The head of one message. */
+export interface H1Head {
+  /** Requests: the method and request-target; responses: ''. */
+  method: string;
+  url: string;
+  /** Responses: status code and reason phrase; requests: 0 and ''. */
+  status: number;
+  reason: string;
+  /** 0 or 1 (HTTP/1.0, HTTP/1.1). */
+  minor: number;
+  /** Name/value pairs in order, names as sent. */
+  rawHeaders: string[];
+  /** -1 when there is none (or the body is chunked). */
+  contentLength: number;
+  chunked: boolean;
+  /** The connection stays open after this message (version default and Connection tokens). */
+  keepAlive: boolean;
+  /** Requests: `Upgrade` with a Connection `upgrade` token, or CONNECT. */
+  upgrade: boolean;
+  /** Requests: `Expect: 100-continue`. */
+  expectContinue: boolean;
+  /** Bytes of the head on the wire, CRLFs included. */
+  headBytes: number;
+}
+
+/** What the parser reports. */
+export interface H1Sink {
+  /** A head; returning true stops the message there (a server handing an upgrade on, body unread). */
+  onHead(head: H1Head): boolean | void;
+  onBody(chunk: Buffer): void;
+  /** The message is complete; `trailers` are a chunked body's trailer pairs. */
+  onEnd(trailers: string[] | undefined): void;
+}
+
+const HEAD = 0;
+const LENGTH = 1;
+const CHUNK_SIZE = 2;
+const CHUNK_DATA = 3;
+const CHUNK_CRLF = 4;
+const TRAILERS = 5;
+const UNTIL_CLOSE = 6;
+const DONE = 7;
+
+const CRLF2 = Buffer.from('\r\n\r\n');
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
+/** Visible ASCII (node rejects bytes over 0x7f too) in origin-form, asterisk-form or absolute-form (RFC 9112 §3.2). */
+const TARGET = /^(?:[/*]|[A-Za-z][A-Za-z0-9+.-]*:\/\/)[\x21-\x7e]*$/;
+/** CONNECT's authority-form. */
+const AUTHORITY = /^[\x21-\x7e]+$/;
+const STATUS_LINE = /^HTTP\/1\.([01]) (\d{3})(?: ([^\x00-\x08\x0a-\x1f\x7f]*))?$/;
+const DIGITS = /^\d+$/;
+/**
+ * A chunk-size line (RFC 9112 §7.1.1) as llhttp reads it: no whitespace, extensions `;name[=token|quoted]`.
+ * A CR anywhere but before the final LF fails it, so does a NUL or other control in an extension.
+ */
+const CHUNK_LINE = /^([0-9a-fA-F]+)(?:;[!#$%&'*+\-.^_`|~0-9A-Za-z]+(?:=(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+|"(?:[\t\x20\x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t\x20-\x7e\x80-\xff])*"))?)*\r\n$/;
+/** Leading zeros of a number (a length may carry any number of them, as in node). */
+const ZEROS = /^0+(?=.)/;
+
+/** Whether a comma-separated header value holds `token` (case-insensitive). */
+export function hasToken(value: string, token: string): boolean {
+  const v = value.toLowerCase();
+  let i = v.indexOf(token);
+  while (i >= 0) {
+    const before = i === 0 ? 44 : v.charCodeAt(i - 1);
+    const end = i + token.length;
+    const after = end === v.length ? 44 : v.charCodeAt(end);
+    if ((before === 44 || before === 32 || before === 9) && (after === 44 || after === 32 || after === 9)) return true;
+    i = v.indexOf(token, i + 1);
+  }
+  return false;
+}
+
+const TE_CHUNKED = 1;
+const TE_OTHER = 2;
+const TE_INVALID = 3;
+
+/**
+ * How a Transfer-Encoding list frames the body: TE_CHUNKED when `chunked` is the last coding,
+ * TE_OTHER when it is not there at all, TE_INVALID when it is applied twice or before another coding
+ * (RFC 9112 §6.1: a sender must not chunk twice; llhttp rejects both). Empty list elements are skipped.
+ */
+function teFraming(te: string): number {
+  let chunkedAt = -1;
+  let last = -1;
+  let n = 0;
+  for (const part of te.split(',')) {
+    const coding = trimOws(part).toLowerCase();
+    if (coding === '') continue;
+    if (coding === 'chunked') {
+      if (chunkedAt >= 0) return TE_INVALID;
+      chunkedAt = n;
+    }
+    last = n++;
+  }
+  if (chunkedAt < 0) return TE_OTHER;
+  return chunkedAt === last ? TE_CHUNKED : TE_INVALID;
+}
+
+/**
+ * Strips SP and HTAB only (RFC 9110 OWS): String.prototype.trim would also eat a stray CR, VT, FF
+ * or latin1 NBSP (0xA0), hiding a bare CR from the control-character check and changing values.
+ */
+function trimOws(s: string): string {
+  let a = 0;
+  let b = s.length;
+  while (a < b && (s.charCodeAt(a) === 32 || s.charCodeAt(a) === 9)) a++;
+  while (b > a && (s.charCodeAt(b - 1) === 32 || s.charCodeAt(b - 1) === 9)) b--;
+  return a === 0 && b === s.length ? s : s.slice(a, b);
+}
+
+/**
+ * Whether `b[lo..]` holds a CR not followed by LF or an LF not after a CR, looking from `from`
+ * (bytes before it were checked on an earlier read; a CR at the very end may still get its LF).
+ * A head or trailer section still waiting for its blank line fails at once, as in llhttp, instead
+ * of waiting for more bytes that can only end in a 400.
+ */
+function bareLineEnd(b: Buffer, lo: number, from: number): boolean {
+  for (let i = b.indexOf(10, from); i >= 0; i = b.indexOf(10, i + 1)) if (i === lo || b[i - 1] !== 13) return true;
+  for (let i = b.indexOf(13, from); i >= 0 && i < b.length - 1; i = b.indexOf(13, i + 1)) if (b[i + 1] !== 10) return true;
+  return false;
+}
+
+/** One direction of one connection: requests (server) or responses (client). */
+export class H1Parser {
+  readonly #requests: boolean;
+  readonly #sink: H1Sink;
+  #state = HEAD;
+  /** Head bytes seen so far without the blank line (kept across reads). */
+  #pending: Buffer | undefined;
+  #remaining = 0;
+  #trailerBuf: Buffer | undefined;
+  #sizeBuf = '';
+  /** Responses: the request was HEAD, so no body whatever the headers say. */
+  noBody = false;
+
+  constructor(kind: 'request' | 'response', sink: H1Sink) {
+    this.#requests = kind === 'request';
+    this.#sink = sink;
+  }
+
+  /** True between a message's end and reset(). */
+  get done(): boolean {
+    return this.#state === DONE;
+  }
+
+  /** True while a head is partly read (a close now cuts a message). */
+  get midMessage(): boolean {
+    return (this.#state !== HEAD && this.#state !== DONE) || this.#pending !== undefined;
+  }
+
+  /** True while the body runs until the connection closes (responses without a length). */
+  get untilClose(): boolean {
+    return this.#state === UNTIL_CLOSE;
+  }
+
+  /** Ready for the next message. */
+  reset(): void {
+    this.#state = HEAD;
+    this.noBody = false;
+  }
+
+  /** The peer closed: ends a body that runs until close; false when a message was cut short. */
+  finish(): boolean {
+    if (this.#state === UNTIL_CLOSE) {
+      this.#state = DONE;
+      this.#sink.onEnd(undefined);
+      return true;
+    }
+    return !this.midMessage;
+  }
+
+  /** Parses from `off`; returns where it stopped (the end of `buf`, or just after a complete message). */
+  execute(buf: Buffer, off = 0): number {
+    const sink = this.#sink;
+    while (off < buf.length) {
+      switch (this.#state) {
+        case HEAD: {
+          const r = this.#head(buf, off);
+          if (r < 0) return buf.length;
+          off = r;
+          break;
+        }
+        case LENGTH: {
+          const n = Math.min(this.#remaining, buf.length - off);
+          this.#remaining -= n;
+          sink.onBody(off === 0 && n === buf.length ? buf : buf.subarray(off, off + n));
+          off += n;
+          if (this.#remaining === 0) return this.#end(undefined, off);
+          break;
+        }
+        case CHUNK_SIZE: {
+          const nl = buf.indexOf(10, off);
+          const part = buf.toString('latin1', off, nl < 0 ? buf.length : nl + 1);
+          this.#sizeBuf += part;
+          if (this.#sizeBuf.length > 1024) throw new H1ParseError(400, 'chunk size line too long');
+          if (nl < 0) return buf.length;
+          off = nl + 1;
+          this.#chunkSize(this.#sizeBuf);
+          this.#sizeBuf = '';
+          break;
+        }
+        case CHUNK_DATA: {
+          const n = Math.min(this.#remaining, buf.length - off);
+          this.#remaining -= n;
+          sink.onBody(buf.subarray(off, off + n));
+          off += n;
+          if (this.#remaining === 0) {
+            this.#state = CHUNK_CRLF;
+            this.#remaining = 2;
+          }
+          break;
+        }
+        case CHUNK_CRLF: {
+          const want = this.#remaining === 2 ? 13 : 10;
+          if (buf[off] !== want) throw new H1ParseError(400, 'missing CRLF after chunk data');
+          off++;
+          if (--this.#remaining === 0) this.#state = CHUNK_SIZE;
+          break;
+        }
+        case TRAILERS: {
+          const r = this.#trailers(buf, off);
+          if (r < 0) return buf.length;
+          return r;
+        }
+        case UNTIL_CLOSE:
+          sink.onBody(off === 0 ? buf : buf.subarray(off));
+          return buf.length;
+        case DONE:
+          return off;
+      }
+    }
+    return off;
+  }
+
+  #end(trailers: string[] | undefined, off: number): number {
+    this.#state = DONE;
+    this.#sink.onEnd(trailers);
+    return off;
+  }
+
+  /** Finds the blank line; returns the offset after it, or -1 when the head is not complete yet. */
+  #head(buf: Buffer, off: number): number {
+    let b = buf;
+    let start = off;
+    const prev = this.#pending;
+    if (prev) {
+      b = Buffer.concat([prev, buf.subarray(off)]);
+      start = 0;
+    }
+    if (!prev && this.#requests) {
+      // A request may come after stray CRLFs (RFC 9112 §2.2). They are skipped as they arrive, so
+      // nothing is kept when a read holds only them (a CR and its LF may come in separate reads).
+      while (start < b.length && (b[start] === 13 || b[start] === 10)) start++;
+      if (start === b.length) return -1;
+    }
+    // Search from a few bytes before the new data: the blank line may straddle two reads.
+    const from = prev ? Math.max(0, prev.length - 3) : start;
+    const end = b.indexOf(CRLF2, from);
+    if (end < 0) {
+      // The blank line may yet start in the last 3 bytes: only more than that over the limit is
+      // surely too large (the same head split anywhere gets the same answer).
+      if (b.length - start > h1Limits.maxHeadBytes + 3) throw new H1ParseError(431, 'request header fields too large');
+      if (bareLineEnd(b, start, prev ? Math.max(0, prev.length - 1) : start)) throw new H1ParseError(400, 'bare CR or LF in head');
+      this.#pending = start === 0 && b !== buf ? b : Buffer.from(b.subarray(start));
+      return -1;
+    }
+    if (end - start > h1Limits.maxHeadBytes) throw new H1ParseError(431, 'request header fields too large');
+    this.#pending = undefined;
+    const text = b.toString('latin1', start, end);
+    const consumed = end + 4 - start;
+    const after = prev ? off + (end + 4 - prev.length) : end + 4;
+    const head = this.#parseHead(text, consumed);
+    if (head === undefined) return after; // a 1xx interim response: skipped
+    if (this.#sink.onHead(head) === true) {
+      this.#state = DONE;
+      return after;
+    }
+    this.#body(head);
+    if (this.#state === DONE) this.#sink.onEnd(undefined);
+    return after;
+  }
+
+  /** Parses the head text; undefined for an interim (1xx) response, which is skipped. */
+  #parseHead(text: string, bytes: number): H1Head | undefined {
+    const lines = text.split('\r\n');
+    if (lines.length - 1 > h1Limits.maxHeaders) throw new H1ParseError(431, 'too many headers');
+    const first = lines[0];
+    const head: H1Head = {
+      method: '',
+      url: '',
+      status: 0,
+      reason: '',
+      minor: 1,
+      rawHeaders: [],
+      contentLength: -1,
+      chunked: false,
+      keepAlive: true,
+      upgrade: false,
+      expectContinue: false,
+      headBytes: bytes,
+    };
+    if (this.#requests) {
+      const sp1 = first.indexOf(' ');
+      const sp2 = first.lastIndexOf(' ');
+      if (sp1 <= 0 || sp2 === sp1) throw new H1ParseError(400, 'malformed request line');
+      const method = first.slice(0, sp1);
+      const url = first.slice(sp1 + 1, sp2);
+      const version = first.slice(sp2 + 1);
+      if (!TOKEN.test(method)) throw new H1ParseError(400, 'invalid method');
+      if (!(method === 'CONNECT' ? AUTHORITY : TARGET).test(url)) throw new H1ParseError(400, 'invalid request target');
+      if (version === 'HTTP/1.1') head.minor = 1;
+      else if (version === 'HTTP/1.0') head.minor = 0;
+      else throw new H1ParseError(400, 'invalid HTTP version');
+      head.method = method;
+      head.url = url;
+    } else {
+      const m = STATUS_LINE.exec(first);
+      if (!m) throw new H1ParseError(502, 'malformed status line');
+      head.minor = m[1] === '1' ? 1 : 0;
+      head.status = Number(m[2]);
+      head.reason = m[3] ?? '';
+    }
+    const raw = head.rawHeaders;
+    let connection = '';
+    let te = '';
+    let teSeen = false;
+    let host = false;
+    let upgradeHeader = false;
+    for (let i = 1; i < lines.length; i++) {
+      const line = lines[i];
+      const c = line.indexOf(':');
+      if (c <= 0) throw new H1ParseError(400, line.length && (line.charCodeAt(0) === 32 || line.charCodeAt(0) === 9) ? 'obsolete line folding' : 'malformed header line');
+      const name = line.slice(0, c);
+      if (!TOKEN.test(name)) throw new H1ParseError(400, 'invalid header name');
+      const value = trimOws(line.slice(c + 1));
+      if (BAD_VALUE.test(value)) throw new H1ParseError(400, 'invalid header value');
+      raw.push(name, value);
+      switch (name.length) {
+        case 4:
+          if (name.toLowerCase() === 'host') host = true;
+          break;
+        case 6:
+          if (name.toLowerCase() === 'expect' && value.toLowerCase() === '100-continue') head.expectContinue = true;
+          break;
+        case 7:
+          if (name.toLowerCase() === 'upgrade') upgradeHeader = true;
+          break;
+        case 10:
+          if (name.toLowerCase() === 'connection') connection = connection ? `${connection}, ${value}` : value;
+          break;
+        case 14:
+          if (name.toLowerCase() === 'content-length') {
+            if (!DIGITS.test(value)) throw new H1ParseError(400, 'invalid content-length');
+            const digits = value.replace(ZEROS, '');
+            if (digits.length > 15) throw new H1ParseError(400, 'content-length too large');
+            const n = Number(digits);
+            if (head.contentLength >= 0 && head.contentLength !== n) throw new H1ParseError(400, 'conflicting content-length');
+            head.contentLength = n;
+          }
+          break;
+        case 17:
+          if (name.toLowerCase() === 'transfer-encoding') {
+            // Present even when empty: with a Content-Length it is still a conflict (node rejects it).
+            teSeen = true;
+            te = te ? `${te}, ${value}` : value;
+          }
+          break;
+      }
+    }
+    if (!this.#requests && head.status < 200 && head.status !== 101) return undefined;
+    if (connection) {
+      if (hasToken(connection, 'close')) head.keepAlive = false;
+      else if (head.minor === 0) head.keepAlive = hasToken(connection, 'keep-alive');
+    } else if (head.minor === 0) head.keepAlive = false;
+    if (teSeen) {
+      const framing = teFraming(te);
+      if (framing === TE_INVALID) throw new H1ParseError(400, 'invalid transfer-encoding');
+      if (this.#requests) {
+        if (head.contentLength >= 0) throw new H1ParseError(400, 'both content-length and transfer-encoding');
+        if (framing !== TE_CHUNKED) throw new H1ParseError(501, 'unsupported transfer-encoding');
+        head.chunked = true;
+      } else if (framing === TE_CHUNKED) {
+        head.chunked = true;
+      } else {
+        // A response framed by another coding runs until the connection closes (RFC 9112 §6.3).
+        head.keepAlive = false;
+      }
+      head.contentLength = -1;
+    }
+    if (this.#requests) {
+      if (head.minor === 1 && !host) throw new H1ParseError(400, 'missing host header');
+      head.upgrade = head.method === 'CONNECT' || (upgradeHeader && connection !== '' && hasToken(connection, 'upgrade'));
+    }
+    return head;
+  }
+
+  #body(head: H1Head): void {
+    if (this.#requests) {
+      if (head.chunked) this.#state = CHUNK_SIZE;
+      else if (head.contentLength > 0) {
+        this.#state = LENGTH;
+        this.#remaining = head.contentLength;
+      } else this.#state = DONE;
+      return;
+    }
+    const s = head.status;
+    if (this.noBody || s === 204 || s === 304 || s === 101) this.#state = DONE;
+    else if (head.chunked) this.#state = CHUNK_SIZE;
+    else if (head.contentLength >= 0) {
+      this.#state = head.contentLength > 0 ? LENGTH : DONE;
+      this.#remaining = head.contentLength;
+    } else {
+      this.#state = UNTIL_CLOSE;
+      head.keepAlive = false;
+    }
+  }
+
+  #chunkSize(line: string): void {
+    const m = CHUNK_LINE.exec(line);
+    if (!m) throw new H1ParseError(400, 'invalid chunk size line');
+    const hex = m[1].replace(ZEROS, '');
+    if (hex.length > 12) throw new H1ParseError(400, 'chunk size too large');
+    const n = parseInt(hex, 16);
+    if (n === 0) {
+      this.#state = TRAILERS;
+      return;
+    }
+    this.#state = CHUNK_DATA;
+    this.#remaining = n;
+  }
+
+  /** Reads trailer lines up to the blank line; returns the offset after it, or -1 when incomplete. */
+  #trailers(buf: Buffer, off: number): number {
+    let b = buf;
+    let start = off;
+    const prev = this.#trailerBuf;
+    if (prev) {
+      b = Buffer.concat([prev, buf.subarray(off)]);
+      start = 0;
+    }
+    // No trailers: the zero chunk is followed by CRLF at once.
+    if (b.length - start >= 2 && b[start] === 13 && b[start + 1] === 10) {
+      this.#trailerBuf = undefined;
+      const after = prev ? off + (start + 2 - prev.length) : start + 2;
+      return this.#end(undefined, after);
+    }
+    const end = b.indexOf(CRLF2, prev ? Math.max(0, prev.length - 3) : start);
+    if (end < 0) {
+      if (b.length - start > h1Limits.maxHeadBytes + 3) throw new H1ParseError(431, 'trailers too large');
+      if (bareLineEnd(b, start, prev ? Math.max(0, prev.length - 1) : start)) throw new H1ParseError(400, 'bare CR or LF in trailers');
+      this.#trailerBuf = Buffer.from(b.subarray(start));
+      return -1;
+    }
+    if (end - start > h1Limits.maxHeadBytes) throw new H1ParseError(431, 'trailers too large');
+    this.#trailerBuf = undefined;
+    const lines = b.toString('latin1', start, end).split('\r\n');
+    const out: string[] = [];
+    for (const line of lines) {
+      const c = line.indexOf(':');
+      if (c <= 0 || !TOKEN.test(line.slice(0, c))) throw new H1ParseError(400, 'malformed trailer line');
+      const value = trimOws(line.slice(c + 1));
+      if (BAD_VALUE.test(value)) throw new H1ParseError(400, 'invalid trailer value');
+      out.push(line.slice(0, c), value);
+    }
+    const after = prev ? off + (end + 4 - prev.length) : end + 4;
+    return this.#end(out, after);
+  }
+}
+
+/** Header names node keeps only the first of (IncomingMessage._addHeaderLine). */
+const singleValued = new Set([
+  'content-type',
+  'content-length',
+  'user-agent',
+  'referer',
+  'host',
+  'authorization',
+  'proxy-authorization',
+  'if-modified-since',
+  'if-unmodified-since',
+  'from',
+  'location',
+  'max-forwards',
+  'retry-after',
+  'etag',
+  'last-modified',
+  'server',
+  'age',
+  'expires',
+]);
+
+/** The header object node's IncomingMessage.headers would hold for these raw pairs. */
+export function headerObject(raw: string[]): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (let i = 0; i < raw.length; i += 2) {
+    const k = raw[i].toLowerCase();
+    const v = raw[i + 1];
+    const cur = out[k];
+    if (k === 'set-cookie') {
+      if (cur === undefined) out[k] = [v];
+      else (cur as string[]).push(v);
+    } else if (singleValued.has(k)) {
+      if (cur === undefined) out[k] = v;
+    } else {
+      // `typeof` as node does: a header named like an Object.prototype member (`constructor`,
+      // `toString`) finds a function there, not a value to join with.
+      out[k] = typeof cur === 'string' ? `${cur}${k === 'cookie' ? '; ' : ', '}${v}` : v;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,465 @@
+/**
+ * The downstream half of the proxy's own HTTP/1.1 path: one H1Conn per client connection parses
+ * requests (parser.ts) and hands the router an H1Request and an H1Response shaped like node's
+ * IncomingMessage and ServerResponse (the parts router.ts, forward.ts, stream.ts and admin.ts use),
+ * without node's per-request stream objects.
+ *
+ * - One request at a time: bytes of a pipelined next request wait until the response is written.
+ * - Upgrade and CONNECT requests go to node's HTTP server (`fallback`) with the connection: its
+ *   head is replayed from the parsed form, so WebSocket, CONNECT tunnels and h2c upgrades keep the
+ *   code they have (connect.ts, h2.ts).
+ * - Responses: HTTP/1.1 status line; `date` added as node and Envoy do; body framing by the
+ *   Content-Length given, else chunked (HTTP/1.1 clients) or until close (HTTP/1.0); no body for
+ *   HEAD, 1xx, 204 and 304; `connection: close` when either side ends the connection. Trailers are
+ *   dropped, as Envoy does on HTTP/1.1.
+ * - Envoy answers `Expect: 100-continue` itself (listeners.ts did the same through node).
+ * - Malformed requests get the parser's status (400, 431, 501) and the connection closes.
+ */
+import { EventEmitter } from 'node:events';
+import { STATUS_CODES } from 'node:http';
+import type net from 'node:net';
+import { H1Body } from './body.ts';
+import { type H1Head, H1ParseError, H1Parser, type H1Sink, headerObject } from './parser.ts';
+
+/** The request, as the router reads an IncomingMessage. */
+export class H1Request extends H1Body {
+  readonly method: string;
+  readonly url: string;
+  readonly httpVersion: string;
+  readonly httpVersionMajor = 1;
+  readonly httpVersionMinor: number;
+  readonly rawHeaders: string[];
+  readonly headers: Record<string, string | string[]>;
+  aborted = false;
+
+  constructor(socket: net.Socket, h: H1Head) {
+    super(socket);
+    this.method = h.method;
+    this.url = h.url;
+    this.httpVersionMinor = h.minor;
+    this.httpVersion = h.minor === 1 ? '1.1' : '1.0';
+    this.rawHeaders = h.rawHeaders;
+    this.headers = headerObject(h.rawHeaders);
+  }
+}
+
+let dateSecond = 0;
+let dateText = '';
+
+/** The Date header value, recomputed once a second (node caches it the same way). */
+function httpDate(): string {
+  const now = Date.now();
+  const sec = Math.floor(now / 1000);
+  if (sec !== dateSecond) {
+    dateSecond = sec;
+    dateText = new Date(now).toUTCString();
+  }
+  return dateText;
+}
+
+function uncorkLater(res: H1Response): void {
+  res.uncork();
+}
+
+/** The response, as the router writes a ServerResponse. */
+export class H1Response extends EventEmitter {
+  statusCode = 200;
+  statusMessage = '';
+  headersSent = false;
+  writableEnded = false;
+  writableFinished = false;
+  finished = false;
+  readonly socket: net.Socket;
+  readonly req: H1Request;
+  readonly #conn: H1Conn;
+  #head = '';
+  #chunked = false;
+  #noBody = false;
+  #corked = false;
+  /** The connection stays open after this response. */
+  keepAlive: boolean;
+
+  constructor(conn: H1Conn, req: H1Request, keepAlive: boolean) {
+    super();
+    this.#conn = conn;
+    this.socket = conn.socket;
+    this.req = req;
+    this.keepAlive = keepAlive;
+  }
+
+  /** node's writeHead: (status, [reason], [headers as a flat list or an object]). Writes nothing yet. */
+  writeHead(status: number, a?: string | string[] | Record<string, unknown>, b?: string[] | Record<string, unknown>): this {
+    if (this.headersSent) return this;
+    const headers = typeof a === 'string' ? b : a;
+    if (typeof a === 'string') this.statusMessage = a;
+    this.statusCode = status;
+    const method = this.req.method;
+    this.#noBody = method === 'HEAD' || status === 204 || status === 304 || status < 200;
+    let h = `HTTP/1.1 ${status} ${this.statusMessage || STATUS_CODES[status] || 'unknown'}\r\n`;
+    let length = false;
+    let date = false;
+    let chunked = false;
+    const add = (name: string, value: unknown): void => {
+      const v = String(value);
+      switch (name.length) {
+        case 4:
+          if (name.toLowerCase() === 'date') date = true;
+          break;
+        case 10:
+          if (name.toLowerCase() === 'connection') {
+            if (v.toLowerCase().includes('close')) this.keepAlive = false;
+            return; // written below, once
+          }
+          break;
+        case 14:
+          if (name.toLowerCase() === 'content-length') length = true;
+          break;
+        case 17:
+          if (name.toLowerCase() === 'transfer-encoding') {
+            chunked = v.toLowerCase().includes('chunked');
+            if (this.#noBody) return;
+          }
+          break;
+      }
+      h += `${name}: ${v}\r\n`;
+    };
+    if (Array.isArray(headers)) {
+      for (let i = 0; i < headers.length; i += 2) add(headers[i], headers[i + 1]);
+    } else if (headers) {
+      for (const k of Object.keys(headers)) {
+        const v = headers[k];
+        if (v === undefined) continue;
+        if (Array.isArray(v)) for (const x of v) add(k, x);
+        else add(k, v);
+      }
+    }
+    if (!date) h += `date: ${httpDate()}\r\n`;
+    if (!this.#noBody && !length && !chunked) {
+      if (this.req.httpVersionMinor === 1) {
+        h += 'transfer-encoding: chunked\r\n';
+        chunked = true;
+      } else this.keepAlive = false; // HTTP/1.0: the body ends with the connection
+    }
+    this.#chunked = chunked && !this.#noBody;
+    if (!this.keepAlive) h += 'connection: close\r\n';
+    else if (this.req.httpVersionMinor === 0) h += 'connection: keep-alive\r\n';
+    this.#head = `${h}\r\n`;
+    this.headersSent = true;
+    return this;
+  }
+
+  /** Sends the head now if nothing else has (the first write carries it otherwise). */
+  #flushHead(): void {
+    const head = this.#head;
+    if (!head) return;
+    this.#head = '';
+    const s = this.socket;
+    if (!this.#corked && !s.destroyed) {
+      this.#corked = true;
+      s.cork();
+      process.nextTick(uncorkLater, this);
+    }
+    s.write(head, 'latin1');
+  }
+
+  /** Ends the cork of this response's writes (they go out in one writev). */
+  uncork(): void {
+    if (!this.#corked) return;
+    this.#corked = false;
+    this.socket.uncork();
+  }
+
+  write(chunk: Buffer | string): boolean {
+    if (this.writableEnded || this.socket.destroyed) return false;
+    if (!this.headersSent) this.writeHead(this.statusCode);
+    this.#flushHead();
+    if (this.#noBody) return true;
+    const s = this.socket;
+    const n = typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
+    if (n === 0) return true;
+    if (this.#chunked) {
+      s.write(`${n.toString(16)}\r\n`, 'latin1');
+      s.write(chunk);
+      return s.write('\r\n', 'latin1');
+    }
+    return s.write(chunk);
+  }
+
+  end(chunk?: Buffer | string): this {
+    if (this.writableEnded) return this;
+    if (!this.headersSent) this.writeHead(this.statusCode);
+    if (chunk !== undefined && chunk.length > 0) this.write(chunk);
+    else this.#flushHead();
+    if (this.#chunked && !this.socket.destroyed) this.socket.write('0\r\n\r\n', 'latin1');
+    this.uncork();
+    this.writableEnded = true;
+    this.writableFinished = true;
+    this.finished = true;
+    this.emit('finish');
+    this.emit('close');
+    this.#conn.responseDone(this);
+    return this;
+  }
+
+  /** Cuts the response: the connection closes. */
+  destroy(): this {
+    this.#conn.socket.destroy();
+    return this;
+  }
+
+  /** HTTP/1.1 responses carry no trailers here (Envoy drops them). */
+  addTrailers(): void {}
+
+  writeContinue(): void {
+    if (!this.headersSent) this.socket.write('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
+  }
+
+  /** The connection went away before end(). */
+  gone(): void {
+    if (this.writableEnded) return;
+    this.writableEnded = true;
+    this.emit('close');
+  }
+}
+
+/** Handles one request (the listener's role). */
+export type H1Handler = (req: H1Request, res: H1Response) => void;
+/** Takes a connection whose next bytes (unshifted) are an upgrade or CONNECT request. */
+export type Fallback = (socket: net.Socket) => void;
+
+const kConn = Symbol('skiff.h1.conn');
+type Tagged = net.Socket & { [kConn]?: H1Conn };
+
+function onData(this: Tagged, chunk: Buffer): void {
+  this[kConn]?.data(chunk);
+}
+
+function onEnd(this: Tagged): void {
+  this[kConn]?.peerEnded();
+}
+
+function onClose(this: Tagged): void {
+  this[kConn]?.closed();
+}
+
+function onDrain(this: Tagged): void {
+  this[kConn]?.res?.emit('drain');
+}
+
+function onError(): void {
+  // 'close' follows.
+}
+
+function feedLater(c: H1Conn): void {
+  c.feedStash();
+}
+
+/** The connections of one listener, so draining can close the idle ones. */
+export class H1Server {
+  readonly conns = new Set<H1Conn>();
+  readonly #handler: H1Handler;
+  readonly #fallback: Fallback;
+
+  constructor(handler: H1Handler, fallback: Fallback) {
+    this.#handler = handler;
+    this.#fallback = fallback;
+  }
+
+  /** Serves a connection (paused, its first bytes unshifted). */
+  accept(socket: net.Socket): void {
+    const c = new H1Conn(this, socket, this.#handler, this.#fallback);
+    this.conns.add(c);
+    socket.resume();
+  }
+
+  /** Closes connections between requests; busy ones close after their response. */
+  closeIdle(): void {
+    for (const c of this.conns) c.closeIfIdle();
+  }
+}
+
+/** One client connection (see the file comment). */
+export class H1Conn implements H1Sink {
+  readonly socket: net.Socket;
+  readonly #server: H1Server;
+  readonly #handler: H1Handler;
+  readonly #fallback: Fallback;
+  readonly #parser: H1Parser;
+  req: H1Request | undefined;
+  res: H1Response | undefined;
+  #reqDone = false;
+  #stash: Buffer | undefined;
+  #upgrade: H1Head | undefined;
+  #peerEnded = false;
+  #closeAfter = false;
+  #feeding = false;
+  #gone = false;
+
+  constructor(server: H1Server, socket: net.Socket, handler: H1Handler, fallback: Fallback) {
+    this.#server = server;
+    this.socket = socket;
+    this.#handler = handler;
+    this.#fallback = fallback;
+    this.#parser = new H1Parser('request', this);
+    const s = socket as Tagged;
+    s[kConn] = this;
+    s.on('data', onData);
+    s.on('end', onEnd);
+    s.on('close', onClose);
+    s.on('drain', onDrain);
+    s.on('error', onError);
+  }
+
+  data(chunk: Buffer): void {
+    if (this.#stash || this.#closeAfter) {
+      // A response is still being written: the next request waits.
+      if (!this.#closeAfter) this.#stash = Buffer.concat([this.#stash!, chunk]);
+      this.socket.pause();
+      return;
+    }
+    this.#feed(chunk);
+  }
+
+  #feed(buf: Buffer): void {
+    let off = 0;
+    this.#feeding = true;
+    try {
+      while (off < buf.length) {
+        off = this.#parser.execute(buf, off);
+        if (this.#upgrade) return this.#handOver(buf.subarray(off));
+        if (!this.#parser.done) break;
+        if (this.res && !this.res.finished) {
+          // The request is read but its response is not written: keep what follows for later.
+          if (off < buf.length) {
+            this.#stash = Buffer.from(buf.subarray(off));
+            this.socket.pause();
+          }
+          return;
+        }
+        this.#next();
+        if (this.#closeAfter) return;
+      }
+    } catch (e) {
+      this.#reject(e);
+    } finally {
+      this.#feeding = false;
+    }
+  }
+
+  onHead(h: H1Head): boolean {
+    if (h.upgrade) {
+      this.#upgrade = h;
+      return true;
+    }
+    const req = new H1Request(this.socket, h);
+    const res = new H1Response(this, req, h.keepAlive);
+    this.req = req;
+    this.res = res;
+    this.#reqDone = false;
+    if (h.expectContinue) this.socket.write('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
+    this.#handler(req, res);
+    return false;
+  }
+
+  onBody(chunk: Buffer): void {
+    this.req?.push(chunk);
+  }
+
+  onEnd(trailers: string[] | undefined): void {
+    this.#reqDone = true;
+    this.req?.finish(trailers);
+  }
+
+  /** The response is written (H1Response.end). */
+  responseDone(res: H1Response): void {
+    if (res !== this.res) return;
+    if (!res.keepAlive || this.#peerEnded) {
+      this.#closeAfter = true;
+      this.#stash = undefined;
+      this.socket.end();
+      return;
+    }
+    if (!this.#reqDone) {
+      // Nobody read the rest of the request body: it is skipped, as node's server dumps it.
+      this.req!.resume();
+      return;
+    }
+    if (this.#feeding) return; // #feed goes on with the next request
+    this.#next();
+    if (this.#stash) process.nextTick(feedLater, this);
+  }
+
+  /** Between requests: the parser is ready for the next one. */
+  #next(): void {
+    this.req = undefined;
+    this.res = undefined;
+    this.#parser.reset();
+  }
+
+  /** Parses what arrived while a response was being written. */
+  feedStash(): void {
+    const b = this.#stash;
+    if (!b || this.res) return;
+    this.#stash = undefined;
+    this.socket.resume();
+    this.#feed(b);
+  }
+
+  peerEnded(): void {
+    this.#peerEnded = true;
+    // Half-closed by the client: answer what is in flight, then close.
+    if (!this.res || this.res.finished) this.socket.end();
+  }
+
+  closed(): void {
+    if (this.#gone) return;
+    this.#gone = true;
+    this.#server.conns.delete(this);
+    const req = this.req;
+    if (req && !this.#reqDone) {
+      req.aborted = true;
+      req.gone();
+    }
+    this.res?.gone();
+  }
+
+  closeIfIdle(): void {
+    if (!this.res || this.res.finished) {
+      this.#closeAfter = true;
+      this.socket.end();
+    }
+  }
+
+  #reject(e: unknown): void {
+    const status = e instanceof H1ParseError ? e.status : 400;
+    this.#closeAfter = true;
+    if (this.res && !this.res.finished) {
+      // Garbage inside a request body whose answer has started: only cutting is left.
+      this.socket.destroy();
+      return;
+    }
+    const text = `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`;
+    this.socket.end(text, 'latin1');
+  }
+
+  /** An upgrade or CONNECT: node's server takes the connection from its head on. */
+  #handOver(rest: Buffer): void {
+    const h = this.#upgrade!;
+    this.#upgrade = undefined;
+    const s = this.socket as Tagged;
+    s.removeListener('data', onData);
+    s.removeListener('end', onEnd);
+    s.removeListener('close', onClose);
+    s.removeListener('drain', onDrain);
+    s.removeListener('error', onError);
+    s[kConn] = undefined;
+    this.#server.conns.delete(this);
+    let head = `${h.method} ${h.url} HTTP/1.${h.minor}\r\n`;
+    const raw = h.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) head += `${raw[i]}: ${raw[i + 1]}\r\n`;
+    const bytes = Buffer.from(`${head}\r\n`, 'latin1');
+    s.pause();
+    s.unshift(rest.length ? Buffer.concat([bytes, rest]) : bytes);
+    this.#fallback(s);
+  }
+}
