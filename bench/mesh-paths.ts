@@ -10,6 +10,7 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MAX_U32, type Cluster, type ProxyConfig, type ProxyNode } from '../src/mesh/proxy/model.ts';
+import { proxyNodeFlags } from '../src/node/index.ts';
 import { firstLine, pinHigh, type Procs, sleep, withDescendants } from './util.ts';
 
 export const NS = 'bench';
@@ -286,7 +287,7 @@ export async function startSidecar(procs: Procs, dir: string, label: string, con
   writeFileSync(file, JSON.stringify(config, null, 2));
   const env: NodeJS.ProcessEnv = { ...process.env, SKIFF_POD_IP: config.node.podIP, SKIFF_APP_IP: config.node.appIP, POD_NAMESPACE: NS, POD_NAME: config.node.pod };
   for (const k of ['HTTP_PROXY', 'http_proxy', 'SKIFF_XDS_ADDRESS']) delete env[k];
-  const p = procs.start([...pinHigh(0), process.execPath, skiffBundle, 'proxy', 'sidecar', '--config', file], { env, stderr: 'pipe' });
+  const p = procs.start([...pinHigh(0), process.execPath, ...proxyNodeFlags, skiffBundle, 'proxy', 'sidecar', '--config', file], { env, stderr: 'pipe' });
   // Nothing reads the access log (off) or the events, but a full pipe would stall the sidecar.
   p.stdout!.resume();
   let log = '';

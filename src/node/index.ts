@@ -7,4 +7,5 @@ export type { ImageResolution, BuiltInImage } from './images.ts';
 export { podNetwork } from './ips.ts';
 export { logLineFormat } from './types.ts';
 export type { MeshEndpoint } from './mesh.ts';
+export { proxyNodeFlags } from './mesh.ts';
 export type { ContainerRuntimeInfo, ContainerLogFiles, NodeRuntime } from './types.ts';

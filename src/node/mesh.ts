@@ -21,6 +21,13 @@ export const sidecarOutboundPort = 15001;
 /** The sidecar's admin port (drain, config dump). */
 export const sidecarAdminPort = 15000;
 
+/**
+ * Node flags of proxy processes: a 1 MB young generation (V8 grows it to 16 MB under load) keeps a
+ * sidecar's resident memory ~5–8 MB lower at the same CPU per request (docs/performance.md); a proxy's
+ * per-request garbage dies young, so the smaller nursery costs no measurable CPU.
+ */
+export const proxyNodeFlags = ['--max-semi-space-size=1'];
+
 /** True when the container runs Skiff's proxy (image istio/proxyv2). */
 export function isProxyContainer(spec: ContainerSpec): boolean {
   return builtInImage(spec.image)?.app === 'proxy';

@@ -12,7 +12,7 @@ import { ContainerProcess, type ContainerRun } from './container.ts';
 import { ContainerConfigError, containerEnv, expandCommand } from './env.ts';
 import { builtInImage, resolveImage } from './images.ts';
 import { installShims } from './shims.ts';
-import { applyMeshEnv, hasProxySidecar, isProxyContainer, listenIP, sidecarAdminPort } from './mesh.ts';
+import { applyMeshEnv, hasProxySidecar, isProxyContainer, listenIP, proxyNodeFlags, sidecarAdminPort } from './mesh.ts';
 import { logFilePath, podLogDir } from './logs.ts';
 import { adoptContainer, neverStarted, portMap, type ContainerSpec, type Ctr, type RunnerHost } from './model.ts';
 import { Prober, type ProbeKind, type ProbeSpec } from './probes.ts';
@@ -324,7 +324,7 @@ export class PodRunner {
     c.pullN = 0;
     ev('Normal', 'Pulled', `Container image "${c.spec.image}" already present on machine`);
     // The proxy image's args are the command line (`proxy sidecar ...`), as pilot-agent's are.
-    const argv = img.kind === 'app' ? (img.app === 'proxy' ? [process.execPath, this.#host.skiffBin, ...img.args] : [process.execPath, this.#host.skiffBin, 'app', img.app, ...img.args]) : img.argv;
+    const argv = img.kind === 'app' ? (img.app === 'proxy' ? [process.execPath, ...proxyNodeFlags, this.#host.skiffBin, ...img.args] : [process.execPath, this.#host.skiffBin, 'app', img.app, ...img.args]) : img.argv;
     const appPort = c.spec.ports?.[0]?.containerPort;
     c.implicitStartup = img.kind === 'app' && appPort && !c.spec.startupProbe && !c.spec.readinessProbe ? { tcpSocket: { port: appPort }, periodSeconds: 1, timeoutSeconds: 1, failureThreshold: 600 } : undefined;
     if (c.hasRun) {
