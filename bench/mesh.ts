@@ -28,7 +28,7 @@ import { setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { clientSidecarConfig, FQDN, get, type Proc, serverSidecarConfig, startBackend, startHaproxy, startNginxProxy, startNodeProxy, startSidecar } from './mesh-paths.ts';
 import { paced } from './paced.ts';
-import { cpuBusySeconds, cpuSeconds, freePort, have, median, pct, pinHigh, pinSelf, Procs, raisedPriority, rssKB } from './util.ts';
+import { cpuBusySeconds, cpuSeconds, freePort, have, median, pct, pinHigh, pinSelf, Procs, pssKB, raisedPriority, rssKB } from './util.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const MAX_SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -67,6 +67,7 @@ interface Run {
 
 const cpuOf = (p: Proc): number => p.pids.reduce((a, pid) => a + cpuSeconds(pid), 0);
 const rssOf = (p: Proc): number => p.pids.reduce((a, pid) => a + rssKB(pid), 0);
+const pssOf = (p: Proc): number => p.pids.reduce((a, pid) => a + pssKB(pid), 0);
 
 /** Microseconds from wrk's "61.00us" / "1.20ms" / "1.00s". */
 function us(v: string): number {
@@ -190,8 +191,13 @@ async function dataplane(): Promise<void> {
     all.set('backend', backend);
     const idle = new Map([...all].map(([k, p]) => [k, rssOf(p)]));
     const peak = new Map([...idle]);
+    // Pss: private pages plus a share of shared ones (the node binary's pages are shared by every sidecar).
+    const pss = new Map([...all].map(([k, p]) => [k, pssOf(p)]));
     sampler.timer = setInterval(() => {
-      for (const [k, p] of all) peak.set(k, Math.max(peak.get(k)!, rssOf(p)));
+      for (const [k, p] of all) {
+        peak.set(k, Math.max(peak.get(k)!, rssOf(p)));
+        pss.set(k, Math.max(pss.get(k)!, pssOf(p)));
+      }
     }, 200);
 
     // V8 optimizes the sidecar's request path (and Node's http internals) over its first ~10,000
@@ -214,7 +220,7 @@ async function dataplane(): Promise<void> {
       }
     }
     clearInterval(sampler.timer);
-    process.stdout.write(report(paths, results, idle, peak, kind));
+    process.stdout.write(report(paths, results, idle, peak, pss, kind));
   } finally {
     clearInterval(sampler.timer);
     await procs.stopAll();
@@ -225,7 +231,7 @@ async function dataplane(): Promise<void> {
 const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
 
 /** The markdown tables of docs/performance.md's Mesh section. */
-function report(paths: Path[], results: Map<string, Run[]>, idle: Map<string, number>, peak: Map<string, number>, backendKind: string): string {
+function report(paths: Path[], results: Map<string, Run[]>, idle: Map<string, number>, peak: Map<string, number>, pss: Map<string, number>, backendKind: string): string {
   const med = (k: string, f: (r: Run) => number): number => (results.has(k) ? median(results.get(k)!.map(f)) : NaN);
   const range = (k: string, f: (r: Run) => number): string => {
     const v = results.get(k)!.map(f);
@@ -256,8 +262,8 @@ function report(paths: Path[], results: Map<string, Run[]>, idle: Map<string, nu
       `| ${p.name} | ${fmt(med(m, (r) => r.rps))} | ${range(m, (r) => r.rps)} | ${p.hops ? fmt(cpuUs(m), 1) : '—'} | ${p.hops ? fmt(1e6 / perHop) : '—'} | ${fmt(med(k, (r) => r.rps))} | ${fmt(med(k, (r) => r.p50))} | ${p.hops ? `+${fmt(added(k, (r) => r.p50))}` : '—'} | ${fmt(med(k, (r) => r.p99))} | ${p.hops ? `${added(k, (r) => r.p99) >= 0 ? '+' : ''}${fmt(added(k, (r) => r.p99))}` : '—'} | ${p.hops ? fmt(cpuUs(k), 1) : '—'} | ${p.proxies.map((x, i) => `${x.label} ${vcpu(k, i).toFixed(3)}`).join('; ') || '—'} | ${errs}${unf ? ` (+${unf} unanswered at 1,000 rps)` : ''} |`,
     );
   }
-  out.push('', '| process | RSS idle | RSS peak under load |', '|---|---|---|');
-  for (const [k, v] of idle) out.push(`| ${k} | ${(v / 1024).toFixed(1)} MB | ${(peak.get(k)! / 1024).toFixed(1)} MB |`);
+  out.push('', '| process | RSS idle | RSS peak under load | Pss peak under load |', '|---|---|---|---|');
+  for (const [k, v] of idle) out.push(`| ${k} | ${(v / 1024).toFixed(1)} MB | ${(peak.get(k)! / 1024).toFixed(1)} MB | ${(pss.get(k)! / 1024).toFixed(1)} MB |`);
 
   // Ratios against HAProxy, hop for hop, and the targets of issue 4.
   const has = (k: string): boolean => results.has(`${k} max`);

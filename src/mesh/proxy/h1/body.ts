@@ -4,7 +4,8 @@
  * `readableEnded`, `complete`. Chunks are handed on synchronously as the parser produces them — no
  * stream buffering per chunk — and kept only while nobody reads. pipe() honours the destination's
  * backpressure (write() false → the socket pauses until 'drain'). 'close' follows 'end', or comes
- * alone when the connection went away mid-body (`complete` stays false).
+ * after 'aborted' when the connection went away before the body was read to its end (as node's
+ * IncomingMessage; `complete` stays false when it was cut mid-body), and no 'end' follows then.
  */
 import { EventEmitter } from 'node:events';
 import type net from 'node:net';
@@ -34,6 +35,8 @@ export class H1Body extends EventEmitter {
   #queued = 0;
   #ended = false;
   #closed = false;
+  /** This body paused the socket (buffer full or pipe backpressure): resume() undoes it. */
+  #held = false;
   #dest: Sink | undefined;
   #waiting: (() => void) | undefined;
   #decoder: StringDecoder | undefined;
@@ -56,8 +59,18 @@ export class H1Body extends EventEmitter {
 
   override on(event: string | symbol, fn: (...args: any[]) => void): this {
     super.on(event, fn);
-    if (event === 'data' && !this.#paused) this.resume();
+    if (event === 'data' && !this.#paused && !this.#flowing) {
+      // Bytes (or the end) already waiting flow on the next tick, as Readable's: a caller adding
+      // on('data') and then pipe() or its own state in the same tick must miss none of them
+      // (forward.ts does exactly that). With nothing waiting, flowing starts now (no tick per body).
+      if (this.#queue || this.#ended) process.nextTick(H1Body.#flowSoon, this);
+      else this.#flowing = true;
+    }
     return this;
+  }
+
+  static #flowSoon(b: H1Body): void {
+    if (!b.#paused && !b.#closed) b.resume();
   }
 
   /** The parser's body bytes. */
@@ -65,7 +78,12 @@ export class H1Body extends EventEmitter {
     if (this.#flowing && !this.#paused) return this.#deliver(chunk);
     (this.#queue ??= []).push(chunk);
     this.#queued += chunk.length;
-    if (this.#queued > highWater) this.socket.pause();
+    if (this.#queued > highWater) this.#hold();
+  }
+
+  #hold(): void {
+    this.#held = true;
+    this.socket.pause();
   }
 
   /** The parser reached the end of the message. */
@@ -76,14 +94,12 @@ export class H1Body extends EventEmitter {
     if (this.#flowing && !this.#paused && !this.#queue) this.#emitEnd();
   }
 
-  /** The connection is gone: 'close' (after 'end' when the body was complete and read). */
+  /** The connection is gone: 'aborted' and 'close', unless 'end' (and its 'close') came already. */
   gone(): void {
     if (this.#closed) return;
-    if (!this.#ended) {
-      this.#closed = true;
-      this.emit('aborted');
-      this.emit('close');
-    }
+    this.#closed = true;
+    this.emit('aborted');
+    this.emit('close');
   }
 
   /** 'data' gives strings from here on (as Readable.setEncoding; pipe() still gets bytes). */
@@ -100,11 +116,15 @@ export class H1Body extends EventEmitter {
   resume(): this {
     this.#paused = false;
     this.#flowing = true;
+    if (this.#held) {
+      // Also after unpipe() from a destination that never drained: the rest must still be read.
+      this.#held = false;
+      this.socket.resume();
+    }
     const q = this.#queue;
     if (q) {
       this.#queue = undefined;
       this.#queued = 0;
-      this.socket.resume();
       for (let i = 0; i < q.length; i++) {
         this.#deliver(q[i]);
         if (this.#paused) {
@@ -118,7 +138,7 @@ export class H1Body extends EventEmitter {
         }
       }
     }
-    if (this.#ended && !this.readableEnded) this.#emitEnd();
+    if (this.#ended && !this.readableEnded && !this.#closed) this.#emitEnd();
     return this;
   }
 
@@ -143,10 +163,9 @@ export class H1Body extends EventEmitter {
     const d = this.#dest;
     if (d && !d.write(chunk) && !this.#waiting) {
       this.#paused = true;
-      this.socket.pause();
+      this.#hold();
       this.#waiting = (): void => {
         this.#waiting = undefined;
-        this.socket.resume();
         this.resume();
       };
       d.once('drain', this.#waiting);

@@ -2,7 +2,8 @@
  * One HTTP/1.1 exchange on a pooled upstream connection, written and parsed by the proxy itself
  * (parser.ts) instead of node's ClientRequest. It is shaped like the ClientRequest the router
  * drives (forward.ts), as upstream/h2-call.ts is for HTTP/2:
- * - write/end for the request body, destroy() to abandon the exchange (the connection closes);
+ * - write/end for the request body ('drain' after write() returned false), destroy() to abandon the
+ *   exchange (the connection closes);
  * - 'response' hands over an H1Incoming (statusCode, statusMessage, headers, rawHeaders, trailers,
  *   complete, and the H1Body events) — interim 1xx responses are skipped;
  * - 'error' only before a response (ECONNRESET when the connection closed under the request); a
@@ -51,9 +52,15 @@ function onData(this: Tagged, chunk: Buffer): void {
   else this.destroy();
 }
 
-/** Installs the connection's data listener once (at dial): bytes go to the exchange in progress. */
+function onDrain(this: Tagged): void {
+  // write() said false: a body piped into the exchange (H1Body.pipe, Readable.pipe) waits for this.
+  this[kCall]?.emit('drain');
+}
+
+/** Installs the connection's listeners once (at dial): bytes and 'drain' go to the exchange in progress. */
 export function adoptSocket(s: net.Socket): void {
   s.on('data', onData);
+  s.on('drain', onDrain);
 }
 
 /** The exchange in progress on a socket, if any (the pool tells it about errors and close). */
@@ -210,7 +217,8 @@ export class H1Call extends EventEmitter implements H1Sink {
     res.statusMessage = h.reason || STATUS_CODES[h.status] || '';
     res.httpVersion = h.minor === 1 ? '1.1' : '1.0';
     res.rawHeaders = h.rawHeaders;
-    if (!h.keepAlive) this.#keepAlive = false;
+    // After 101 the connection speaks another protocol: never another HTTP/1.1 request on it.
+    if (!h.keepAlive || h.status === 101) this.#keepAlive = false;
     this.#res = res;
     this.emit('response', res);
   }

@@ -8,18 +8,21 @@
  * - Upgrade and CONNECT requests go to node's HTTP server (`fallback`) with the connection: its
  *   head is replayed from the parsed form, so WebSocket, CONNECT tunnels and h2c upgrades keep the
  *   code they have (connect.ts, h2.ts).
- * - Responses: HTTP/1.1 status line; `date` added as node and Envoy do; body framing by the
+ * - Responses (response.ts): HTTP/1.1 status line; `date` added as node and Envoy do; body framing by the
  *   Content-Length given, else chunked (HTTP/1.1 clients) or until close (HTTP/1.0); no body for
  *   HEAD, 1xx, 204 and 304; `connection: close` when either side ends the connection. Trailers are
  *   dropped, as Envoy does on HTTP/1.1.
- * - Envoy answers `Expect: 100-continue` itself (listeners.ts did the same through node).
+ * - Envoy answers `Expect: 100-continue` itself (listeners.ts did the same through node); HTTP/1.0
+ *   clients get no 100 (RFC 9110 §10.1.1, node's rule).
  * - Malformed requests get the parser's status (400, 431, 501) and the connection closes.
  */
-import { EventEmitter } from 'node:events';
 import { STATUS_CODES } from 'node:http';
 import type net from 'node:net';
 import { H1Body } from './body.ts';
+import { H1Response, type ResponseOwner } from './response.ts';
 import { type H1Head, H1ParseError, H1Parser, type H1Sink, headerObject } from './parser.ts';
+
+export { H1Response };
 
 /** The request, as the router reads an IncomingMessage. */
 export class H1Request extends H1Body {
@@ -40,185 +43,6 @@ export class H1Request extends H1Body {
     this.httpVersion = h.minor === 1 ? '1.1' : '1.0';
     this.rawHeaders = h.rawHeaders;
     this.headers = headerObject(h.rawHeaders);
-  }
-}
-
-let dateSecond = 0;
-let dateText = '';
-
-/** The Date header value, recomputed once a second (node caches it the same way). */
-function httpDate(): string {
-  const now = Date.now();
-  const sec = Math.floor(now / 1000);
-  if (sec !== dateSecond) {
-    dateSecond = sec;
-    dateText = new Date(now).toUTCString();
-  }
-  return dateText;
-}
-
-function uncorkLater(res: H1Response): void {
-  res.uncork();
-}
-
-/** The response, as the router writes a ServerResponse. */
-export class H1Response extends EventEmitter {
-  statusCode = 200;
-  statusMessage = '';
-  headersSent = false;
-  writableEnded = false;
-  writableFinished = false;
-  finished = false;
-  readonly socket: net.Socket;
-  readonly req: H1Request;
-  readonly #conn: H1Conn;
-  #head = '';
-  #chunked = false;
-  #noBody = false;
-  #corked = false;
-  /** The connection stays open after this response. */
-  keepAlive: boolean;
-
-  constructor(conn: H1Conn, req: H1Request, keepAlive: boolean) {
-    super();
-    this.#conn = conn;
-    this.socket = conn.socket;
-    this.req = req;
-    this.keepAlive = keepAlive;
-  }
-
-  /** node's writeHead: (status, [reason], [headers as a flat list or an object]). Writes nothing yet. */
-  writeHead(status: number, a?: string | string[] | Record<string, unknown>, b?: string[] | Record<string, unknown>): this {
-    if (this.headersSent) return this;
-    const headers = typeof a === 'string' ? b : a;
-    if (typeof a === 'string') this.statusMessage = a;
-    this.statusCode = status;
-    const method = this.req.method;
-    this.#noBody = method === 'HEAD' || status === 204 || status === 304 || status < 200;
-    let h = `HTTP/1.1 ${status} ${this.statusMessage || STATUS_CODES[status] || 'unknown'}\r\n`;
-    let length = false;
-    let date = false;
-    let chunked = false;
-    const add = (name: string, value: unknown): void => {
-      const v = String(value);
-      switch (name.length) {
-        case 4:
-          if (name.toLowerCase() === 'date') date = true;
-          break;
-        case 10:
-          if (name.toLowerCase() === 'connection') {
-            if (v.toLowerCase().includes('close')) this.keepAlive = false;
-            return; // written below, once
-          }
-          break;
-        case 14:
-          if (name.toLowerCase() === 'content-length') length = true;
-          break;
-        case 17:
-          if (name.toLowerCase() === 'transfer-encoding') {
-            chunked = v.toLowerCase().includes('chunked');
-            if (this.#noBody) return;
-          }
-          break;
-      }
-      h += `${name}: ${v}\r\n`;
-    };
-    if (Array.isArray(headers)) {
-      for (let i = 0; i < headers.length; i += 2) add(headers[i], headers[i + 1]);
-    } else if (headers) {
-      for (const k of Object.keys(headers)) {
-        const v = headers[k];
-        if (v === undefined) continue;
-        if (Array.isArray(v)) for (const x of v) add(k, x);
-        else add(k, v);
-      }
-    }
-    if (!date) h += `date: ${httpDate()}\r\n`;
-    if (!this.#noBody && !length && !chunked) {
-      if (this.req.httpVersionMinor === 1) {
-        h += 'transfer-encoding: chunked\r\n';
-        chunked = true;
-      } else this.keepAlive = false; // HTTP/1.0: the body ends with the connection
-    }
-    this.#chunked = chunked && !this.#noBody;
-    if (!this.keepAlive) h += 'connection: close\r\n';
-    else if (this.req.httpVersionMinor === 0) h += 'connection: keep-alive\r\n';
-    this.#head = `${h}\r\n`;
-    this.headersSent = true;
-    return this;
-  }
-
-  /** Sends the head now if nothing else has (the first write carries it otherwise). */
-  #flushHead(): void {
-    const head = this.#head;
-    if (!head) return;
-    this.#head = '';
-    const s = this.socket;
-    if (!this.#corked && !s.destroyed) {
-      this.#corked = true;
-      s.cork();
-      process.nextTick(uncorkLater, this);
-    }
-    s.write(head, 'latin1');
-  }
-
-  /** Ends the cork of this response's writes (they go out in one writev). */
-  uncork(): void {
-    if (!this.#corked) return;
-    this.#corked = false;
-    this.socket.uncork();
-  }
-
-  write(chunk: Buffer | string): boolean {
-    if (this.writableEnded || this.socket.destroyed) return false;
-    if (!this.headersSent) this.writeHead(this.statusCode);
-    this.#flushHead();
-    if (this.#noBody) return true;
-    const s = this.socket;
-    const n = typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
-    if (n === 0) return true;
-    if (this.#chunked) {
-      s.write(`${n.toString(16)}\r\n`, 'latin1');
-      s.write(chunk);
-      return s.write('\r\n', 'latin1');
-    }
-    return s.write(chunk);
-  }
-
-  end(chunk?: Buffer | string): this {
-    if (this.writableEnded) return this;
-    if (!this.headersSent) this.writeHead(this.statusCode);
-    if (chunk !== undefined && chunk.length > 0) this.write(chunk);
-    else this.#flushHead();
-    if (this.#chunked && !this.socket.destroyed) this.socket.write('0\r\n\r\n', 'latin1');
-    this.uncork();
-    this.writableEnded = true;
-    this.writableFinished = true;
-    this.finished = true;
-    this.emit('finish');
-    this.emit('close');
-    this.#conn.responseDone(this);
-    return this;
-  }
-
-  /** Cuts the response: the connection closes. */
-  destroy(): this {
-    this.#conn.socket.destroy();
-    return this;
-  }
-
-  /** HTTP/1.1 responses carry no trailers here (Envoy drops them). */
-  addTrailers(): void {}
-
-  writeContinue(): void {
-    if (!this.headersSent) this.socket.write('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
-  }
-
-  /** The connection went away before end(). */
-  gone(): void {
-    if (this.writableEnded) return;
-    this.writableEnded = true;
-    this.emit('close');
   }
 }
 
@@ -279,7 +103,7 @@ export class H1Server {
 }
 
 /** One client connection (see the file comment). */
-export class H1Conn implements H1Sink {
+export class H1Conn implements H1Sink, ResponseOwner {
   readonly socket: net.Socket;
   readonly #server: H1Server;
   readonly #handler: H1Handler;
@@ -341,9 +165,12 @@ export class H1Conn implements H1Sink {
       }
     } catch (e) {
       this.#reject(e);
+      return;
     } finally {
       this.#feeding = false;
     }
+    // Everything read is handled (or waits for its answer): after a half-close, maybe the end.
+    if (this.#peerEnded) this.#endIfAnswered();
   }
 
   onHead(h: H1Head): boolean {
@@ -356,7 +183,8 @@ export class H1Conn implements H1Sink {
     this.req = req;
     this.res = res;
     this.#reqDone = false;
-    if (h.expectContinue) this.socket.write('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
+    // Not to HTTP/1.0 clients: RFC 9110 §10.1.1 says ignore it (and node does); one would take a 100 for the answer.
+    if (h.expectContinue && h.minor === 1) this.socket.write('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
     this.#handler(req, res);
     return false;
   }
@@ -373,7 +201,7 @@ export class H1Conn implements H1Sink {
   /** The response is written (H1Response.end). */
   responseDone(res: H1Response): void {
     if (res !== this.res) return;
-    if (!res.keepAlive || this.#peerEnded) {
+    if (!res.keepAlive) {
       this.#closeAfter = true;
       this.#stash = undefined;
       this.socket.end();
@@ -382,11 +210,15 @@ export class H1Conn implements H1Sink {
     if (!this.#reqDone) {
       // Nobody read the rest of the request body: it is skipped, as node's server dumps it.
       this.req!.resume();
+      // After a half-close the rest never comes (unless #feed holds it: it checks when done).
+      if (this.#peerEnded) this.#endIfAnswered();
       return;
     }
     if (this.#feeding) return; // #feed goes on with the next request
     this.#next();
+    // Pipelined requests that came before a half-close are answered too.
     if (this.#stash) process.nextTick(feedLater, this);
+    else if (this.#peerEnded) this.#endIfAnswered();
   }
 
   /** Between requests: the parser is ready for the next one. */
@@ -407,8 +239,15 @@ export class H1Conn implements H1Sink {
 
   peerEnded(): void {
     this.#peerEnded = true;
-    // Half-closed by the client: answer what is in flight, then close.
-    if (!this.res || this.res.finished) this.socket.end();
+    // Half-closed by the client: answer what is in flight (pipelined requests read before it too), then close.
+    this.#endIfAnswered();
+  }
+
+  /** After the client's half-close: ends the connection once every request read has its answer. */
+  #endIfAnswered(): void {
+    if (this.#closeAfter || this.#feeding || this.#stash || (this.res && !this.res.finished)) return;
+    this.#closeAfter = true;
+    this.socket.end();
   }
 
   closed(): void {
@@ -416,7 +255,9 @@ export class H1Conn implements H1Sink {
     this.#gone = true;
     this.#server.conns.delete(this);
     const req = this.req;
-    if (req && !this.#reqDone) {
+    // node's rule: a request not read to its end is aborted — a GET whose end nobody read too, unless
+    // its answer was written (node dumps a request once answered: it ended normally).
+    if (req && !req.readableEnded && !(this.#reqDone && this.res?.finished)) {
       req.aborted = true;
       req.gone();
     }
@@ -424,7 +265,8 @@ export class H1Conn implements H1Sink {
   }
 
   closeIfIdle(): void {
-    if (!this.res || this.res.finished) {
+    // A pipelined request already read (#stash) is answered first: the router says `connection: close` while draining.
+    if ((!this.res || this.res.finished) && !this.#stash) {
       this.#closeAfter = true;
       this.socket.end();
     }

@@ -1,0 +1,220 @@
+/**
+ * The response half of the proxy's own HTTP/1.1 server (server.ts): what the router writes as it
+ * would a node ServerResponse — writeHead (flat list or object), write, end, destroy,
+ * headersSent/writableFinished, 'finish' and 'close'. The head is built once and goes out with the
+ * first body bytes in one corked write; `date` is added as node and Envoy do; framing is the
+ * Content-Length given, else chunked (HTTP/1.1) or until close (HTTP/1.0); HEAD, 1xx, 204 and 304
+ * carry no body; `connection: close` when either side ends the connection.
+ */
+import { EventEmitter } from 'node:events';
+import { STATUS_CODES } from 'node:http';
+import type net from 'node:net';
+
+/** The connection a response belongs to. */
+export interface ResponseOwner {
+  readonly socket: net.Socket;
+  /** end() ran: the connection may go on with the next request. */
+  responseDone(res: H1Response): void;
+}
+
+/** What a response needs of its request. */
+export interface ResponseRequest {
+  readonly method: string;
+  readonly httpVersionMinor: number;
+}
+
+const DATE = 1;
+const LENGTH = 2;
+const CHUNKED = 4;
+
+let dateSecond = 0;
+let dateText = '';
+
+/** The Date header value, recomputed once a second (node caches it the same way). */
+function httpDate(): string {
+  const now = Date.now();
+  const sec = Math.floor(now / 1000);
+  if (sec !== dateSecond) {
+    dateSecond = sec;
+    dateText = new Date(now).toUTCString();
+  }
+  return dateText;
+}
+
+function invalidChar(name: string): TypeError {
+  return Object.assign(new TypeError(`invalid character in the value of header "${name}"`), { code: 'ERR_INVALID_CHAR' });
+}
+
+function uncorkLater(res: H1Response): void {
+  res.uncork();
+}
+
+/** The response, as the router writes a ServerResponse. */
+export class H1Response extends EventEmitter {
+  statusCode = 200;
+  statusMessage = '';
+  headersSent = false;
+  writableEnded = false;
+  writableFinished = false;
+  finished = false;
+  readonly socket: net.Socket;
+  readonly req: ResponseRequest;
+  readonly #conn: ResponseOwner;
+  #head = '';
+  #chunked = false;
+  #noBody = false;
+  #corked = false;
+  /** writeHead's head so far, and which of DATE, LENGTH, CHUNKED its headers had. */
+  #h = '';
+  #seen = 0;
+  /** The connection stays open after this response. */
+  keepAlive: boolean;
+
+  constructor(conn: ResponseOwner, req: ResponseRequest, keepAlive: boolean) {
+    super();
+    this.#conn = conn;
+    this.socket = conn.socket;
+    this.req = req;
+    this.keepAlive = keepAlive;
+  }
+
+  /** node's writeHead: (status, [reason], [headers as a flat list or an object]). Writes nothing yet; throws on CR/LF in a value. */
+  writeHead(status: number, a?: string | string[] | Record<string, unknown>, b?: string[] | Record<string, unknown>): this {
+    if (this.headersSent) return this;
+    const headers = typeof a === 'string' ? b : a;
+    if (typeof a === 'string') this.statusMessage = a;
+    this.statusCode = status;
+    const method = this.req.method;
+    this.#noBody = method === 'HEAD' || status === 204 || status === 304 || status < 200;
+    this.#h = `HTTP/1.1 ${status} ${this.statusMessage || STATUS_CODES[status] || 'unknown'}\r\n`;
+    this.#seen = 0;
+    if (Array.isArray(headers)) {
+      for (let i = 0; i < headers.length; i += 2) this.#add(headers[i], headers[i + 1]);
+    } else if (headers) {
+      for (const k of Object.keys(headers)) {
+        const v = headers[k];
+        if (v === undefined) continue;
+        if (Array.isArray(v)) for (const x of v) this.#add(k, x);
+        else this.#add(k, v);
+      }
+    }
+    let h = this.#h;
+    this.#h = '';
+    const seen = this.#seen;
+    let chunked = (seen & CHUNKED) !== 0;
+    if (!(seen & DATE)) h += `date: ${httpDate()}\r\n`;
+    if (!this.#noBody && !(seen & LENGTH) && !chunked) {
+      if (this.req.httpVersionMinor === 1) {
+        h += 'transfer-encoding: chunked\r\n';
+        chunked = true;
+      } else this.keepAlive = false; // HTTP/1.0: the body ends with the connection
+    }
+    this.#chunked = chunked && !this.#noBody;
+    if (!this.keepAlive) h += 'connection: close\r\n';
+    else if (this.req.httpVersionMinor === 0) h += 'connection: keep-alive\r\n';
+    this.#head = `${h}\r\n`;
+    this.headersSent = true;
+    return this;
+  }
+
+  /** One header of writeHead: noted when it bears on framing, written unless it is Connection (written once, last). */
+  #add(name: string, value: unknown): void {
+    const v = String(value);
+    // A CR or LF would split the response (header values from config are not checked for them); node's writeHead throws too.
+    if (v.includes('\r') || v.includes('\n')) throw invalidChar(name);
+    switch (name.length) {
+      case 4:
+        if (name.toLowerCase() === 'date') this.#seen |= DATE;
+        break;
+      case 10:
+        if (name.toLowerCase() === 'connection') {
+          if (v.toLowerCase().includes('close')) this.keepAlive = false;
+          return;
+        }
+        break;
+      case 14:
+        if (name.toLowerCase() === 'content-length') this.#seen |= LENGTH;
+        break;
+      case 17:
+        if (name.toLowerCase() === 'transfer-encoding') {
+          if (v.toLowerCase().includes('chunked')) this.#seen |= CHUNKED;
+          if (this.#noBody) return;
+        }
+        break;
+    }
+    this.#h += `${name}: ${v}\r\n`;
+  }
+
+  /** Sends the head now if nothing else has (the first write carries it otherwise). */
+  #flushHead(): void {
+    const head = this.#head;
+    if (!head) return;
+    this.#head = '';
+    const s = this.socket;
+    if (!this.#corked && !s.destroyed) {
+      this.#corked = true;
+      s.cork();
+      process.nextTick(uncorkLater, this);
+    }
+    s.write(head, 'latin1');
+  }
+
+  /** Ends the cork of this response's writes (they go out in one writev). */
+  uncork(): void {
+    if (!this.#corked) return;
+    this.#corked = false;
+    this.socket.uncork();
+  }
+
+  write(chunk: Buffer | string): boolean {
+    if (this.writableEnded || this.socket.destroyed) return false;
+    if (!this.headersSent) this.writeHead(this.statusCode);
+    this.#flushHead();
+    if (this.#noBody) return true;
+    const s = this.socket;
+    const n = typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
+    if (n === 0) return true;
+    if (this.#chunked) {
+      s.write(`${n.toString(16)}\r\n`, 'latin1');
+      s.write(chunk);
+      return s.write('\r\n', 'latin1');
+    }
+    return s.write(chunk);
+  }
+
+  end(chunk?: Buffer | string): this {
+    if (this.writableEnded) return this;
+    if (!this.headersSent) this.writeHead(this.statusCode);
+    if (chunk !== undefined && chunk.length > 0) this.write(chunk);
+    else this.#flushHead();
+    if (this.#chunked && !this.socket.destroyed) this.socket.write('0\r\n\r\n', 'latin1');
+    this.uncork();
+    this.writableEnded = true;
+    this.writableFinished = true;
+    this.finished = true;
+    this.emit('finish');
+    this.emit('close');
+    this.#conn.responseDone(this);
+    return this;
+  }
+
+  /** Cuts the response: the connection closes. */
+  destroy(): this {
+    this.#conn.socket.destroy();
+    return this;
+  }
+
+  /** HTTP/1.1 responses carry no trailers here (Envoy drops them). */
+  addTrailers(): void {}
+
+  writeContinue(): void {
+    if (!this.headersSent) this.socket.write('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
+  }
+
+  /** The connection went away before end(). */
+  gone(): void {
+    if (this.writableEnded) return;
+    this.writableEnded = true;
+    this.emit('close');
+  }
+}
