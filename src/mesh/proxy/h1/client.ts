@@ -147,12 +147,17 @@ export class H1Call extends EventEmitter implements H1Sink {
       let head = this.#head;
       const n = body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.length;
       if (!this.#framed && (n > 0 || !noBodyMethods.has(this.#method))) head += `content-length: ${n}\r\n`;
-      if (n > 0) {
+      if (n === 0) s.write(`${head}\r\n`, 'latin1');
+      else if (n <= 16 * 1024) {
+        // One latin1 string (a byte per char): node writes a small one straight from the stack.
+        const bytes = typeof body === 'string' ? Buffer.from(body) : body!;
+        s.write(`${head}\r\n${bytes.toString('latin1')}`, 'latin1');
+      } else {
         s.cork();
         s.write(`${head}\r\n`, 'latin1');
         s.write(body!);
         s.uncork();
-      } else s.write(`${head}\r\n`, 'latin1');
+      }
     } else {
       if (body !== undefined) this.write(body);
       if (this.#chunked) s.write('0\r\n\r\n', 'latin1');

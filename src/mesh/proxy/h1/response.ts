@@ -2,7 +2,7 @@
  * The response half of the proxy's own HTTP/1.1 server (server.ts): what the router writes as it
  * would a node ServerResponse — writeHead (flat list or object), write, end, destroy,
  * headersSent/writableFinished, 'finish' and 'close'. The head is built once and goes out with the
- * first body bytes in one corked write; `date` is added as node and Envoy do; framing is the
+ * first body bytes in one latin1 string write; `date` is added as node and Envoy do; framing is the
  * Content-Length given, else chunked (HTTP/1.1) or until close (HTTP/1.0); HEAD, 1xx, 204 and 304
  * carry no body; `connection: close` when either side ends the connection.
  */
@@ -45,9 +45,14 @@ function invalidChar(name: string): TypeError {
   return Object.assign(new TypeError(`invalid character in the value of header "${name}"`), { code: 'ERR_INVALID_CHAR' });
 }
 
-function uncorkLater(res: H1Response): void {
-  res.uncork();
+function flushLater(res: H1Response): void {
+  res.flush();
 }
+
+/** Chunks up to this size are copied into the response's text; bigger ones are written as they are. */
+const smallChunk = 16 * 1024;
+/** Queued text beyond this is written at once. */
+const highWater = 64 * 1024;
 
 /** The response, as the router writes a ServerResponse. */
 export class H1Response extends EventEmitter {
@@ -63,7 +68,9 @@ export class H1Response extends EventEmitter {
   #head = '';
   #chunked = false;
   #noBody = false;
-  #corked = false;
+  /** Bytes not yet written, as latin1 text, and whether a flush is scheduled for the end of the tick. */
+  #text = '';
+  #flushing = false;
   /** writeHead's head so far, and which of DATE, LENGTH, CHUNKED its headers had. */
   #h = '';
   #seen = 0;
@@ -145,50 +152,63 @@ export class H1Response extends EventEmitter {
     this.#h += `${name}: ${v}\r\n`;
   }
 
-  /** Sends the head now if nothing else has (the first write carries it otherwise). */
-  #flushHead(): void {
-    const head = this.#head;
-    if (!head) return;
-    this.#head = '';
-    const s = this.socket;
-    if (!this.#corked && !s.destroyed) {
-      this.#corked = true;
-      s.cork();
-      process.nextTick(uncorkLater, this);
+  /**
+   * Queues bytes as latin1 text (a byte per char): the head and small chunks go out together in one
+   * string write when the response ends or the tick does — node writes a small latin1 string straight
+   * from the stack, with none of the Writable/writev machinery a cork and several writes take.
+   */
+  #queue(text: string): void {
+    if (!this.#text && !this.#flushing) {
+      this.#flushing = true;
+      process.nextTick(flushLater, this);
     }
-    s.write(head, 'latin1');
+    this.#text += text;
   }
 
-  /** Ends the cork of this response's writes (they go out in one writev). */
-  uncork(): void {
-    if (!this.#corked) return;
-    this.#corked = false;
-    this.socket.uncork();
+  /** Writes what is queued; the socket's answer (false: its buffer is full). */
+  flush(): boolean {
+    this.#flushing = false;
+    const t = this.#text;
+    if (!t) return true;
+    this.#text = '';
+    const s = this.socket;
+    return s.destroyed ? false : s.write(t, 'latin1');
   }
 
   write(chunk: Buffer | string): boolean {
     if (this.writableEnded || this.socket.destroyed) return false;
     if (!this.headersSent) this.writeHead(this.statusCode);
-    this.#flushHead();
+    this.#takeHead();
     if (this.#noBody) return true;
-    const s = this.socket;
-    const n = typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
+    const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    const n = b.length;
     if (n === 0) return true;
-    if (this.#chunked) {
-      s.write(`${n.toString(16)}\r\n`, 'latin1');
-      s.write(chunk);
-      return s.write('\r\n', 'latin1');
+    if (this.#chunked) this.#queue(`${n.toString(16)}\r\n`);
+    if (n <= smallChunk && this.#text.length + n <= highWater) {
+      this.#queue(b.toString('latin1'));
+      if (this.#chunked) this.#queue('\r\n');
+      return true;
     }
-    return s.write(chunk);
+    this.flush();
+    const ok = this.socket.write(b);
+    if (!this.#chunked) return ok;
+    return this.socket.write('\r\n', 'latin1');
+  }
+
+  #takeHead(): void {
+    const head = this.#head;
+    if (!head) return;
+    this.#head = '';
+    this.#queue(head);
   }
 
   end(chunk?: Buffer | string): this {
     if (this.writableEnded) return this;
     if (!this.headersSent) this.writeHead(this.statusCode);
     if (chunk !== undefined && chunk.length > 0) this.write(chunk);
-    else this.#flushHead();
-    if (this.#chunked && !this.socket.destroyed) this.socket.write('0\r\n\r\n', 'latin1');
-    this.uncork();
+    else this.#takeHead();
+    if (this.#chunked) this.#queue('0\r\n\r\n');
+    this.flush();
     this.writableEnded = true;
     this.writableFinished = true;
     this.finished = true;
