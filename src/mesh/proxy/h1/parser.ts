@@ -81,8 +81,10 @@ const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
 const TARGET = /^(?:[/*]|[A-Za-z][A-Za-z0-9+.-]*:\/\/)[\x21-\x7e]*$/;
 /** CONNECT's authority-form. */
 const AUTHORITY = /^[\x21-\x7e]+$/;
-const STATUS_LINE = /^HTTP\/1\.([01]) (\d{3})(?: ([^\x00-\x08\x0a-\x1f\x7f]*))?$/;
-const DIGITS = /^\d+$/;
+/** A status below 100 is no status (it would pass for an interim 1xx and be skipped). */
+const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: ([^\x00-\x08\x0a-\x1f\x7f]*))?$/;
+/** Digits in optional whitespace, but no HTAB after them (llhttp's reading). */
+const CONTENT_LENGTH = /^[ \t]*\d+ *$/;
 /**
  * A chunk-size line (RFC 9112 §7.1.1) as llhttp reads it: no whitespace, extensions `;name[=token|quoted]`.
  * A CR anywhere but before the final LF fails it, so does a NUL or other control in an extension.
@@ -108,27 +110,30 @@ export function hasToken(value: string, token: string): boolean {
 const TE_CHUNKED = 1;
 const TE_OTHER = 2;
 const TE_INVALID = 3;
+/** Whitespace around a coding: SP or HTAB before it, only SP after it (see teFraming). */
+const TE_OWS = /^[ \t]+| +$/g;
 
 /**
  * How a Transfer-Encoding list frames the body: TE_CHUNKED when `chunked` is the last coding,
- * TE_OTHER when it is not there at all, TE_INVALID when it is applied twice or before another coding
- * (RFC 9112 §6.1: a sender must not chunk twice; llhttp rejects both). Empty list elements are skipped.
+ * TE_OTHER when it is not (requests: 501; responses: read until close), TE_INVALID when it is there
+ * twice (RFC 9112 §7: a sender must not chunk twice; llhttp rejects it). `te` holds the values
+ * joined, untrimmed where they have an HTAB: as in llhttp, a coding followed by HTAB (`chunked\t`) or
+ * an empty element after it (`chunked,`) is not `chunked` last, so every hop reads the framing alike.
  */
 function teFraming(te: string): number {
-  let chunkedAt = -1;
-  let last = -1;
-  let n = 0;
+  // The usual single `chunked`, without the split (a raw value of 7 characters has no whitespace).
+  if (te.length === 7) return te.toLowerCase() === 'chunked' ? TE_CHUNKED : TE_OTHER;
+  let chunked = false;
+  let lastChunked = false;
   for (const part of te.split(',')) {
-    const coding = trimOws(part).toLowerCase();
-    if (coding === '') continue;
-    if (coding === 'chunked') {
-      if (chunkedAt >= 0) return TE_INVALID;
-      chunkedAt = n;
+    const coding = part.replace(TE_OWS, '').toLowerCase();
+    lastChunked = coding === 'chunked';
+    if (lastChunked) {
+      if (chunked) return TE_INVALID;
+      chunked = true;
     }
-    last = n++;
   }
-  if (chunkedAt < 0) return TE_OTHER;
-  return chunkedAt === last ? TE_CHUNKED : TE_INVALID;
+  return lastChunked ? TE_CHUNKED : TE_OTHER;
 }
 
 /**
@@ -160,8 +165,10 @@ export class H1Parser {
   readonly #requests: boolean;
   readonly #sink: H1Sink;
   #state = HEAD;
-  /** Head bytes seen so far without the blank line (kept across reads). */
-  #pending: Buffer | undefined;
+  /** Head bytes seen so far without the blank line (kept across reads), their length, and their last 4 bytes. */
+  #pending: Buffer[] | undefined;
+  #pendingLen = 0;
+  #tail: Buffer = Buffer.alloc(0);
   #remaining = 0;
   #trailerBuf: Buffer | undefined;
   #sizeBuf = '';
@@ -277,33 +284,53 @@ export class H1Parser {
   #head(buf: Buffer, off: number): number {
     let b = buf;
     let start = off;
-    const prev = this.#pending;
-    if (prev) {
-      b = Buffer.concat([prev, buf.subarray(off)]);
+    let end: number;
+    let after: number;
+    const parts = this.#pending;
+    if (parts) {
+      // The head began in earlier reads. Search only the new bytes and the last few kept ones, so a
+      // head dribbled in byte by byte costs linear time (no re-copy of everything kept per read).
+      const chunk = buf.subarray(off);
+      const tail = this.#tail;
+      const win = Buffer.concat([tail, chunk]);
+      const e = win.indexOf(CRLF2);
+      if (e < 0) {
+        if (this.#pendingLen + chunk.length > h1Limits.maxHeadBytes + 3) throw new H1ParseError(431, 'request header fields too large');
+        if (bareLineEnd(win, this.#pendingLen <= tail.length ? 0 : -1, Math.max(0, tail.length - 1))) throw new H1ParseError(400, 'bare CR or LF in head');
+        parts.push(Buffer.from(chunk));
+        this.#pendingLen += chunk.length;
+        this.#tail = Buffer.from(win.subarray(Math.max(0, win.length - 4)));
+        return -1;
+      }
+      end = this.#pendingLen - tail.length + e;
+      after = off + (end + 4 - this.#pendingLen);
+      b = Buffer.concat([...parts, chunk]);
       start = 0;
-    }
-    if (!prev && this.#requests) {
-      // A request may come after stray CRLFs (RFC 9112 §2.2). They are skipped as they arrive, so
-      // nothing is kept when a read holds only them (a CR and its LF may come in separate reads).
+    } else {
+      // A message may come after stray CRLFs (RFC 9112 §2.2; llhttp skips them before responses
+      // too). They are skipped as they arrive, so nothing is kept when a read holds only them (a CR
+      // and its LF may come in separate reads).
       while (start < b.length && (b[start] === 13 || b[start] === 10)) start++;
       if (start === b.length) return -1;
-    }
-    // Search from a few bytes before the new data: the blank line may straddle two reads.
-    const from = prev ? Math.max(0, prev.length - 3) : start;
-    const end = b.indexOf(CRLF2, from);
-    if (end < 0) {
-      // The blank line may yet start in the last 3 bytes: only more than that over the limit is
-      // surely too large (the same head split anywhere gets the same answer).
-      if (b.length - start > h1Limits.maxHeadBytes + 3) throw new H1ParseError(431, 'request header fields too large');
-      if (bareLineEnd(b, start, prev ? Math.max(0, prev.length - 1) : start)) throw new H1ParseError(400, 'bare CR or LF in head');
-      this.#pending = start === 0 && b !== buf ? b : Buffer.from(b.subarray(start));
-      return -1;
+      end = b.indexOf(CRLF2, start);
+      if (end < 0) {
+        // The blank line may yet start in the last 3 bytes: only more than that over the limit is
+        // surely too large (the same head split anywhere gets the same answer).
+        if (b.length - start > h1Limits.maxHeadBytes + 3) throw new H1ParseError(431, 'request header fields too large');
+        if (bareLineEnd(b, start, start)) throw new H1ParseError(400, 'bare CR or LF in head');
+        const kept = Buffer.from(b.subarray(start));
+        this.#pending = [kept];
+        this.#pendingLen = kept.length;
+        this.#tail = Buffer.from(kept.subarray(Math.max(0, kept.length - 4)));
+        return -1;
+      }
+      after = end + 4;
     }
     if (end - start > h1Limits.maxHeadBytes) throw new H1ParseError(431, 'request header fields too large');
     this.#pending = undefined;
+    this.#pendingLen = 0;
     const text = b.toString('latin1', start, end);
     const consumed = end + 4 - start;
-    const after = prev ? off + (end + 4 - prev.length) : end + 4;
     const head = this.#parseHead(text, consumed);
     if (head === undefined) return after; // a 1xx interim response: skipped
     if (this.#sink.onHead(head) === true) {
@@ -367,7 +394,8 @@ export class H1Parser {
       if (c <= 0) throw new H1ParseError(400, line.length && (line.charCodeAt(0) === 32 || line.charCodeAt(0) === 9) ? 'obsolete line folding' : 'malformed header line');
       const name = line.slice(0, c);
       if (!TOKEN.test(name)) throw new H1ParseError(400, 'invalid header name');
-      const value = trimOws(line.slice(c + 1));
+      const rawValue = line.slice(c + 1);
+      const value = trimOws(rawValue);
       if (BAD_VALUE.test(value)) throw new H1ParseError(400, 'invalid header value');
       raw.push(name, value);
       switch (name.length) {
@@ -385,8 +413,11 @@ export class H1Parser {
           break;
         case 14:
           if (name.toLowerCase() === 'content-length') {
-            if (!DIGITS.test(value)) throw new H1ParseError(400, 'invalid content-length');
-            const digits = value.replace(ZEROS, '');
+            // On the raw value: llhttp takes no HTAB after the digits, and framing headers must be
+            // read the same by every hop.
+            if (!CONTENT_LENGTH.test(rawValue)) throw new H1ParseError(400, 'invalid content-length');
+            // The value is digits now; leading zeros only matter for the length check.
+            const digits = value.length > 15 ? value.replace(ZEROS, '') : value;
             if (digits.length > 15) throw new H1ParseError(400, 'content-length too large');
             const n = Number(digits);
             if (head.contentLength >= 0 && head.contentLength !== n) throw new H1ParseError(400, 'conflicting content-length');
@@ -397,7 +428,9 @@ export class H1Parser {
           if (name.toLowerCase() === 'transfer-encoding') {
             // Present even when empty: with a Content-Length it is still a conflict (node rejects it).
             teSeen = true;
-            te = te ? `${te}, ${value}` : value;
+            // The raw value only when it has an HTAB, which teFraming must see (the rest is trimmed).
+            const v = rawValue.indexOf('\t') < 0 ? value : rawValue;
+            if (value) te = te ? `${te},${v}` : v;
           }
           break;
       }
@@ -408,13 +441,16 @@ export class H1Parser {
       else if (head.minor === 0) head.keepAlive = hasToken(connection, 'keep-alive');
     } else if (head.minor === 0) head.keepAlive = false;
     if (teSeen) {
+      // Responses too, as node's client and Envoy (allow_chunked_length off) do: a response framed
+      // both ways may be read differently by another hop, and the connection would be reused.
+      if (head.contentLength >= 0) throw new H1ParseError(400, 'both content-length and transfer-encoding');
       const framing = teFraming(te);
-      if (framing === TE_INVALID) throw new H1ParseError(400, 'invalid transfer-encoding');
       if (this.#requests) {
-        if (head.contentLength >= 0) throw new H1ParseError(400, 'both content-length and transfer-encoding');
+        if (framing === TE_INVALID) throw new H1ParseError(400, 'invalid transfer-encoding');
         if (framing !== TE_CHUNKED) throw new H1ParseError(501, 'unsupported transfer-encoding');
         head.chunked = true;
-      } else if (framing === TE_CHUNKED) {
+      } else if (framing !== TE_OTHER) {
+        // llhttp decodes a response chunked twice once: so do we.
         head.chunked = true;
       } else {
         // A response framed by another coding runs until the connection closes (RFC 9112 §6.3).
@@ -453,7 +489,7 @@ export class H1Parser {
   #chunkSize(line: string): void {
     const m = CHUNK_LINE.exec(line);
     if (!m) throw new H1ParseError(400, 'invalid chunk size line');
-    const hex = m[1].replace(ZEROS, '');
+    const hex = m[1].length > 12 ? m[1].replace(ZEROS, '') : m[1];
     if (hex.length > 12) throw new H1ParseError(400, 'chunk size too large');
     const n = parseInt(hex, 16);
     if (n === 0) {
