@@ -16,7 +16,8 @@
  *             apart: the `applied` figures of unpolled trials carry no observer effect.
  * Finally one request with the new header through a sidecar checks that it really goes to svc-01
  * (each hello-server answers `Hello server - <its service>`, from env VERSION). CPU per change
- * (unpolled trials) is read from /proc for `skiff up` and every sidecar process.
+ * (unpolled trials) is read from /proc for `skiff up` and every sidecar process; the same window
+ * without a change (probes, timers) is measured too, so what a change adds is the difference.
  * BENCH_CONVERGE_PIN=0 runs nothing pinned; BENCH_SERVICES and BENCH_TRIALS change the sizes.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -134,6 +135,15 @@ async function waitFor(what: string, fn: () => Promise<boolean> | boolean, timeo
   }
 }
 
+/** CPU over an unpolled trial's window without any change: skiff up, and the mean sidecar. */
+async function idleCpu(skiffPid: number, sidecars: Sidecar[]): Promise<{ cpCpu: number; sidecarCpu: number }> {
+  const cpu = (): [number, number] => [cpuSeconds(skiffPid), sidecars.reduce((a, sc) => a + (sc.pid ? cpuSeconds(sc.pid) : 0), 0)];
+  const c0 = cpu();
+  await sleep(1510);
+  const c1 = cpu();
+  return { cpCpu: c1[0] - c0[0], sidecarCpu: (c1[1] - c0[1]) / sidecars.length };
+}
+
 /** One trial: patch the VirtualService to `marker`; ms from just before the write until each sidecar applied it. */
 async function trial(api: RawClient, skiffPid: number, sidecars: Sidecar[], marker: string, poll: boolean): Promise<{ applied: number[]; observed?: number[]; writeMs: number; cpCpu: number; sidecarCpu: number }> {
   const cpu = (): [number, number] => [cpuSeconds(skiffPid), sidecars.reduce((a, sc) => a + (sc.pid ? cpuSeconds(sc.pid) : 0), 0)];
@@ -209,6 +219,10 @@ export async function converge(): Promise<void> {
     }, 60_000);
     process.stdout.write(`every sidecar has the rule; /config_dump is ${(bytes / 1024).toFixed(0)} KB per sidecar\n`);
     await sleep(2000);
+    const idle = [await idleCpu(skiff.proc.pid!, sidecars), await idleCpu(skiff.proc.pid!, sidecars), await idleCpu(skiff.proc.pid!, sidecars)];
+    const idleCp = median(idle.map((x) => x.cpCpu));
+    const idleSc = median(idle.map((x) => x.sidecarCpu));
+    process.stdout.write(`no change, same window (1.5 s): CPU skiff up ${(idleCp * 1000).toFixed(0)} ms, each sidecar ${(idleSc * 1000).toFixed(1)} ms\n`);
 
     const quiet: number[] = [];
     const pollApplied: number[] = [];
@@ -245,7 +259,7 @@ export async function converge(): Promise<void> {
         ['observed in /config_dump (polled every 5 ms)', sort(observed)],
       ] as Array<[string, number[]]>).map(([label, xs]) => `| ${label} | ${xs[0].toFixed(0)} ms | ${pct(xs, 50).toFixed(0)} ms | ${pct(xs, 99).toFixed(0)} ms | ${xs[xs.length - 1].toFixed(0)} ms | ${pct(xs, 99) <= 100 ? 'met' : 'missed'} |`),
       '',
-      `API write (merge patch of the VirtualService) p50 ${pct(sort(writes), 50).toFixed(1)} ms; /config_dump ${(bytes / 1024).toFixed(0)} KB per sidecar; CPU per change (unpolled trials, median): skiff up (API + control plane) ${(median(cpCpu) * 1000).toFixed(0)} ms, each sidecar ${(median(scCpu) * 1000).toFixed(1)} ms (${sidecars.filter((sc) => sc.pid).length} sidecar processes found).`,
+      `API write (merge patch of the VirtualService) p50 ${pct(sort(writes), 50).toFixed(1)} ms; /config_dump ${(bytes / 1024).toFixed(0)} KB per sidecar; CPU per change (unpolled trials, median): skiff up (API + control plane) ${(median(cpCpu) * 1000).toFixed(0)} ms, each sidecar ${(median(scCpu) * 1000).toFixed(1)} ms (${sidecars.filter((sc) => sc.pid).length} sidecar processes found); the same window without a change: skiff up ${(idleCp * 1000).toFixed(0)} ms, each sidecar ${(idleSc * 1000).toFixed(1)} ms.`,
       `Check through sidecar ${sidecars[0].pod}: with x-bench the answer came from ${who(viaRule.body)} (${viaRule.status}), without from ${who(viaDefault.body)} (${viaDefault.status}).`,
     ];
     process.stdout.write(`${out.join('\n')}\n`);

@@ -121,3 +121,91 @@ test('a proxy keeps its last config while the control plane is gone and catches 
   closers.push(() => cp.close());
   await until(() => got.length > seen && reviewsClusters(got.at(-1)!).includes('outbound|9080|v3|reviews.user11.svc.cluster.local'));
 });
+
+/** A proxy's end of the stream by hand: every message the control plane sends, in order. */
+async function rawProxy(cp: ControlPlane): Promise<{ next(): Promise<Record<string, unknown>>; reply(m: Record<string, unknown>): void; close(): void }> {
+  const ws = new WebSocket(`${cp.address}/v1/config?pod=user11/client`, { headers: { authorization: `Bearer ${cp.token}` } });
+  const queue: Array<Record<string, unknown>> = [];
+  ws.on('message', (d) => queue.push(JSON.parse(String(d)) as Record<string, unknown>));
+  await new Promise((r, j) => ws.once('open', r).once('error', j));
+  closers.push(() => ws.terminate());
+  return {
+    next: () => until(() => queue.shift()),
+    reply: (m) => ws.send(JSON.stringify(m)),
+    close: () => ws.terminate(),
+  };
+}
+
+async function setReviews(subset: string): Promise<void> {
+  await fx.reg.update('virtualservices.networking.istio.io', 'user11', { ...(await fx.reg.get('virtualservices.networking.istio.io', 'user11', 'reviews')), spec: vs(subset).spec });
+}
+
+test('after the first snapshot a change goes as a delta; merged in, it is the config a new proxy gets whole', async () => {
+  const cp = new ControlPlane({ client: fx.reg, debounceMs: 5 });
+  await cp.start();
+  closers.push(() => cp.close());
+  const got: Array<{ config: ProxyConfig; version: string }> = [];
+  const client = new StreamClient({ address: cp.address, token: cp.token, namespace: 'user11', pod: 'client', apply: async (config, version) => void got.push({ config, version }) });
+  client.start();
+  closers.push(() => client.close());
+  await until(() => got.length >= 1);
+  assert.equal(cp.deltas, 0, 'the first config is a snapshot');
+  await setReviews('v2');
+  await until(() => got.length >= 2);
+  assert.equal(cp.deltas, 1);
+  assert.deepEqual(reviewsClusters(got[1].config), ['outbound|9080|v2|reviews.user11.svc.cluster.local']);
+  assert.equal(got[1].config.clusters, got[0].config.clusters, 'unchanged parts are the objects the proxy already has');
+  const fresh: ProxyConfig[] = [];
+  const other = new StreamClient({ address: cp.address, token: cp.token, namespace: 'user11', pod: 'client', apply: async (config) => void fresh.push(config) });
+  other.start();
+  closers.push(() => other.close());
+  await until(() => fresh.length >= 1);
+  assert.deepEqual(got[1].config, fresh[0]);
+});
+
+test('a NACKed delta is followed by a full snapshot at the next change; deltas resume after it', async () => {
+  const cp = new ControlPlane({ client: fx.reg, debounceMs: 5 });
+  await cp.start();
+  closers.push(() => cp.close());
+  const p = await rawProxy(cp);
+  const m1 = await p.next();
+  assert.equal(m1.type, 'config');
+  p.reply({ type: 'ack', version: m1.version, nonce: m1.nonce });
+  await setReviews('v1');
+  const m2 = await p.next();
+  assert.equal(m2.type, 'delta');
+  assert.equal(m2.base, m1.version);
+  p.reply({ type: 'nack', version: m2.version, nonce: m2.nonce, error: 'bad regex' });
+  await until(() => cp.status().find((s) => s.nack === 'bad regex'));
+  await setReviews('v3');
+  const m3 = await p.next();
+  assert.equal(m3.type, 'config', 'the proxy kept an older config: no delta fits it');
+  assert.deepEqual(reviewsClusters(m3.config as ProxyConfig), ['outbound|9080|v3|reviews.user11.svc.cluster.local']);
+  p.reply({ type: 'ack', version: m3.version, nonce: m3.nonce });
+  await setReviews('v2');
+  const m4 = await p.next();
+  assert.equal(m4.type, 'delta');
+  assert.equal(m4.base, m3.version);
+});
+
+test('a proxy that lacks a delta\'s base gets a full snapshot at once; a reconnecting proxy starts with one', async () => {
+  const cp = new ControlPlane({ client: fx.reg, debounceMs: 5 });
+  await cp.start();
+  closers.push(() => cp.close());
+  const p = await rawProxy(cp);
+  const m1 = await p.next();
+  p.reply({ type: 'ack', version: m1.version, nonce: m1.nonce });
+  await setReviews('v1');
+  const m2 = await p.next();
+  assert.equal(m2.type, 'delta');
+  // No change in the world, yet the proxy asks: the control plane sends the current config whole.
+  p.reply({ type: 'nack', version: m2.version, nonce: m2.nonce, error: 'delta from version x', resync: true });
+  const m3 = await p.next();
+  assert.equal(m3.type, 'config');
+  assert.deepEqual(reviewsClusters(m3.config as ProxyConfig), ['outbound|9080|v1|reviews.user11.svc.cluster.local']);
+  p.close();
+  const again = await rawProxy(cp);
+  const m4 = await again.next();
+  assert.equal(m4.type, 'config');
+  assert.deepEqual(m4.config, m3.config);
+});

@@ -1,8 +1,9 @@
 /**
  * The mesh control plane (DESIGN §1, §4): watches the Kubernetes and Istio objects that shape proxy
- * config, debounces changes, computes each connected proxy's snapshot (only what that proxy can
- * see), and pushes it over the config stream when it differs from what the proxy has. Proxies ACK
- * or NACK; the state of each is kept for `skiff` status views and logs.
+ * config, debounces changes, computes each connected proxy's config (only what that proxy can
+ * see), and pushes it over the config stream when it differs from what the proxy was last sent: a
+ * full snapshot on connect, after a NACK and when the proxy asks to resync, a delta of what changed
+ * otherwise (push.ts). Proxies ACK or NACK; the state of each is kept for `skiff` status views and logs.
  */
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
@@ -12,6 +13,7 @@ import type { Client, KObject } from '../../api/index.ts';
 import { Informers } from '../../controllers/index.ts';
 import type { ConfigMessage, ReplyMessage } from '../stream/index.ts';
 import { streamPath } from '../stream/index.ts';
+import { type ConfigText, deltaJson, FragmentWriter, snapshotJson } from './push.ts';
 import { buildIndex, buildProxyConfig, type MeshWorld } from './translate.ts';
 
 /** Control plane defaults, applied once. */
@@ -43,9 +45,13 @@ interface Conn {
   ws: WebSocket;
   namespace: string;
   pod: string;
-  /** JSON of the config last sent (to skip identical pushes). */
-  sentJson?: string;
+  /** The config last sent, as fragments: identical pushes are skipped, deltas are made against it. */
+  sent?: ConfigText;
   sentVersion?: string;
+  /** The next push must be a full snapshot (the proxy NACKed what it was last sent). */
+  full?: boolean;
+  /** The next push must be a full snapshot even if the config did not change (the proxy lacks a delta's base). */
+  resync?: boolean;
   ackedVersion?: string;
   nack?: string;
   connectedAt: number;
@@ -91,6 +97,8 @@ export class ControlPlane {
   #unsubscribe: Array<() => void> = [];
   #closed = false;
   #pushes = 0;
+  #deltas = 0;
+  #nonce = randomBytes(4).readUInt32BE(0) * 4096;
 
   constructor(opts: ControlPlaneOptions) {
     this.#client = opts.client;
@@ -110,9 +118,14 @@ export class ControlPlane {
     return this.#token;
   }
 
-  /** Number of snapshots sent so far (all proxies). */
+  /** Number of configs (snapshots and deltas) sent so far (all proxies). */
   get pushes(): number {
     return this.#pushes;
+  }
+
+  /** Number of those that were deltas. */
+  get deltas(): number {
+    return this.#deltas;
   }
 
   /** Starts the watches and the stream endpoint on a random loopback port. */
@@ -204,7 +217,20 @@ export class ControlPlane {
       conn.ackedVersion = msg.version;
       conn.nack = undefined;
     } else if (msg.type === 'nack') {
+      // Only the answer to the latest push matters: a later push is a snapshot, or a delta on top of
+      // the refused version that the proxy will refuse with `resync` in turn.
+      const latest = msg.version === conn.sentVersion;
+      if (msg.resync) {
+        this.#log({ level: 'info', msg: 'proxy needs a full snapshot', pod: `${conn.namespace}/${conn.pod}`, version: msg.version, error: msg.error });
+        if (latest && this.#conns.has(conn)) {
+          conn.resync = true;
+          this.#push([conn]);
+        }
+        return;
+      }
       conn.nack = msg.error;
+      // The proxy kept an older config: a delta on top of the refused one would not fit it.
+      if (latest) conn.full = true;
       this.#log({ level: 'warn', msg: 'proxy rejected config', pod: `${conn.namespace}/${conn.pod}`, version: msg.version, error: msg.error });
     }
   }
@@ -235,23 +261,37 @@ export class ControlPlane {
     if (!conns.length) return;
     const index = buildIndex(this.#world());
     const version = String(++this.#version);
+    // Shared parts of the configs (clusters, route configs) are serialized once for all proxies.
+    const writer = new FragmentWriter();
     for (const c of conns) {
       const pod = this.#informers.get('pods').get(c.namespace, c.pod);
       // A proxy whose pod has no address yet gets its config on the status write that gives it one.
       if (!pod?.status?.podIP) continue;
-      let json: string;
+      let text: ConfigText;
       try {
-        json = JSON.stringify(buildProxyConfig(index, pod));
+        text = writer.encode(buildProxyConfig(index, pod));
       } catch (e) {
         this.#log({ level: 'error', msg: 'cannot compute proxy config', pod: `${c.namespace}/${c.pod}`, error: String((e as Error).stack ?? e) });
         continue;
       }
-      if (json === c.sentJson) continue;
-      c.sentJson = json;
+      // Unchanged since the last push: nothing to send, unless the proxy asked for a snapshot. The
+      // newer (equal) fragments replace the old ones, so old pushes' fragments are not kept alive.
+      const delta = c.sent && !c.resync ? deltaJson(c.sent, text) : undefined;
+      if (delta === undefined && c.sent && !c.resync) {
+        c.sent = text;
+        continue;
+      }
+      const asDelta = delta !== undefined && !c.full;
+      // Unique per message; a counter from a random start costs nothing (randomBytes per message did).
+      const nonce = (++this.#nonce).toString(36);
+      const head = `{"version":${JSON.stringify(version)},"nonce":"${nonce}"`;
+      // Spliced as text from fragments serialized once per push.
+      const msg = asDelta ? `${head},"type":"delta","base":${JSON.stringify(c.sentVersion)},${delta}}` : `${head},"type":"config","config":${snapshotJson(text)}}`;
+      if (asDelta) this.#deltas++;
+      c.sent = text;
       c.sentVersion = version;
-      const nonce = randomBytes(6).toString('hex');
-      // The config is spliced in as text: it was just serialized to compare, no need to do it twice.
-      const msg = `{"type":"config","version":${JSON.stringify(version)},"nonce":"${nonce}","config":${json}}`;
+      c.full = false;
+      c.resync = false;
       c.ws.send(msg);
       this.#pushes++;
     }

@@ -48,10 +48,25 @@ export function tracingSettings(url: string, o: { kind?: 'zipkin' | 'otlp'; samp
   return out;
 }
 
+/** The same for every proxy of a push: computed once per index, shared like the rest. */
 function observability(index: MeshIndex): Pick<ProxyConfig, 'accessLog' | 'tracing'> {
+  let o = index.memo.get('observability') as Pick<ProxyConfig, 'accessLog' | 'tracing'> | undefined;
+  if (o) return o;
   const tracing: ProxyConfig['tracing'] = { samplingPerMillion: Math.max(0, Math.min(1000000, Math.trunc(index.mesh.samplingPercent * 10000))) };
   if (index.mesh.tracingCollector) tracing.collector = { ...index.mesh.tracingCollector };
-  return { accessLog: { enabled: index.mesh.accessLog }, tracing };
+  index.memo.set('observability', (o = { accessLog: { enabled: index.mesh.accessLog }, tracing }));
+  return o;
+}
+
+const clusterParts = new WeakMap<Record<string, Cluster>, { shared: Record<string, Cluster>; own: Cluster[] }>();
+
+/**
+ * How a config's cluster map was made: a map shared with other proxies plus this proxy's own
+ * clusters (which win on a name clash), or undefined when the map is used as it is. The push
+ * serializes and compares the shared part once for all proxies (push.ts).
+ */
+export function clustersOf(clusters: Record<string, Cluster>): { shared: Record<string, Cluster>; own: Cluster[] } | undefined {
+  return clusterParts.get(clusters);
 }
 
 /** The configuration of one proxy: a gateway when isGatewayPod(pod), else the pod's sidecar. */
@@ -80,6 +95,7 @@ export function buildProxyConfig(index: MeshIndex, pod: KObject): ProxyConfig {
     // The outbound half is shared between pods; inbound clusters go into a copy of the map.
     clusters = { ...out.clusters };
     for (const c of inb.clusters) clusters[c.name] = c;
+    clusterParts.set(clusters, { shared: out.clusters, own: inb.clusters });
   }
   return {
     node,

@@ -4,7 +4,7 @@
  */
 import { ProxyConfigError } from './errors.ts';
 import { compileMutation } from './headers.ts';
-import { compileDomains, compileMatch, compileRegex, compileString } from './match.ts';
+import { compileDomains, compileMatch, compileRegex, compileString, type DomainTable } from './match.ts';
 import type { Route, RouteConfig, TcpRoute, WeightedCluster } from './model.ts';
 import {
   type CompiledAction,
@@ -16,6 +16,7 @@ import {
   type CompiledRoute,
   type CompiledRouteConfig,
   type CompiledTcpRoute,
+  type CompiledVHost,
   matchAll,
   noRetry,
   RETRY,
@@ -45,9 +46,46 @@ const grpcCodes: Record<string, number> = {
   RESOURCE_EXHAUSTED: 8, FAILED_PRECONDITION: 9, ABORTED: 10, OUT_OF_RANGE: 11, UNIMPLEMENTED: 12, INTERNAL: 13, UNAVAILABLE: 14, DATA_LOSS: 15, UNAUTHENTICATED: 16,
 };
 
-/** Compiles routes; collects every destination and mirror for binding to live clusters. */
+/** A compiled part of a config, with the destinations it holds (bound again to live clusters when reused). */
+export interface CompiledPart {
+  value: unknown;
+  bindings: Array<CompiledDest | CompiledMirror>;
+}
+
+/** Compiled parts by the source object they were compiled from (virtual hosts, TCP rule lists). */
+export type PartCache = Map<object, CompiledPart>;
+
+/**
+ * Compiles routes; collects every destination and mirror for binding to live clusters. Given the
+ * parts of the previous config, a virtual host or TCP rule list that is the same object as then
+ * (a config delta keeps what it does not change) is reused instead of compiled again: its source
+ * is immutable, and it compiled without error then.
+ */
 export class Compiler {
   bindings: Array<CompiledDest | CompiledMirror> = [];
+  /** The parts of this config, for the next one. */
+  readonly parts: PartCache = new Map();
+  readonly #prev: PartCache | undefined;
+
+  constructor(prev?: PartCache) {
+    this.#prev = prev;
+  }
+
+  /** The compiled form of `src`: this config's, the previous config's, or `build()`'s. */
+  #part<T>(src: object, build: () => T): T {
+    const cur = this.parts.get(src);
+    if (cur) return cur.value as T;
+    const hit = this.#prev?.get(src);
+    if (hit) {
+      this.parts.set(src, hit);
+      for (const b of hit.bindings) this.bindings.push(b);
+      return hit.value as T;
+    }
+    const start = this.bindings.length;
+    const value = build();
+    this.parts.set(src, { value, bindings: this.bindings.slice(start) });
+    return value;
+  }
 
   dests(list: WeightedCluster[], routeHeaders: Route['headers'], where: string): { dests: CompiledDest[]; total: number } {
     if (!list.length) throw new ProxyConfigError(`${where}: a route needs at least one destination cluster`);
@@ -163,22 +201,71 @@ export class Compiler {
     };
   }
 
-  routeConfig(rc: RouteConfig): CompiledRouteConfig {
+  /**
+   * Compiles a route config. `prev` is the same-named route config of the live config with its
+   * compiled form: when every virtual host lists the same domains as the one at its place there,
+   * the domain table is the live one with the changed hosts swapped in (the same domains passed
+   * the duplicate check then), which is much cheaper than building it again.
+   */
+  routeConfig(rc: RouteConfig, prev?: { src: RouteConfig; compiled: CompiledRouteConfig }): CompiledRouteConfig {
     const vhosts = rc.virtualHosts.map((vh) => ({
       name: vh.name,
       domains: vh.domains,
-      value: { name: vh.name, routes: vh.routes.map((r, i) => this.route(r, `route config "${rc.name}", virtual host "${vh.name}", route ${r.name ? `"${r.name}"` : `#${i}`}`)) },
+      value: this.#part(vh, (): CompiledVHost => ({ name: vh.name, routes: vh.routes.map((r, i) => this.route(r, `route config "${rc.name}", virtual host "${vh.name}", route ${r.name ? `"${r.name}"` : `#${i}`}`)) })),
     }));
-    return { name: rc.name, domains: compileDomains(vhosts, `route config "${rc.name}"`) };
+    const patched = prev && this.#patchDomains(vhosts, prev.src, prev.compiled.domains);
+    return { name: rc.name, domains: patched || compileDomains(vhosts, `route config "${rc.name}"`) };
+  }
+
+  /** `table` with the values of the virtual hosts that changed replaced, or undefined when any host's domains differ from the old one's. */
+  #patchDomains(vhosts: Array<{ domains: string[]; value: CompiledVHost }>, old: RouteConfig, table: DomainTable<CompiledVHost>): DomainTable<CompiledVHost> | undefined {
+    const before = old.virtualHosts;
+    if (before.length !== vhosts.length) return undefined;
+    const changed: Array<[CompiledVHost, CompiledVHost, string[]]> = [];
+    for (let i = 0; i < vhosts.length; i++) {
+      const was = this.#prev?.get(before[i])?.value as CompiledVHost | undefined;
+      if (was === undefined || !sameList(before[i].domains, vhosts[i].domains)) return undefined;
+      if (was !== vhosts[i].value) changed.push([was, vhosts[i].value, vhosts[i].domains]);
+    }
+    if (!changed.length) return table;
+    // A copy: the live table keeps serving requests that started before the swap.
+    const t: DomainTable<CompiledVHost> = { exact: new Map(table.exact), suffixes: [...table.suffixes], prefixes: [...table.prefixes], ...(table.any !== undefined && { any: table.any }) };
+    const inGroups = (groups: DomainTable<CompiledVHost>['suffixes'], key: string, was: CompiledVHost, now: CompiledVHost): boolean => {
+      const i = groups.findIndex((g) => g.len === key.length && g.map.get(key) === was);
+      if (i < 0) return false;
+      const map = new Map(groups[i].map).set(key, now);
+      groups[i] = { len: key.length, map };
+      return true;
+    };
+    for (const [was, now, domains] of changed) {
+      for (const raw of domains) {
+        const d = raw.toLowerCase();
+        if (t.exact.get(d) === was) t.exact.set(d, now);
+        else if (d === '*' && t.any === was) t.any = now;
+        else if (!inGroups(t.suffixes, d.slice(1), was, now) && !inGroups(t.prefixes, d.slice(0, -1), was, now)) return undefined;
+      }
+    }
+    return t;
   }
 
   tcpRoutes(list: TcpRoute[], where: string): CompiledTcpRoute[] {
+    return this.#part(list, () => this.#tcpRoutes(list, where));
+  }
+
+  #tcpRoutes(list: TcpRoute[], where: string): CompiledTcpRoute[] {
     return list.map((t, i) => {
       const { dests, total } = this.dests(t.clusters, undefined, `${where} rule #${i}`);
       const http: CompiledRoute = { name: undefined, match: matchAll, action: { kind: 'route', dests, total, timeoutMs: 0, retry: noRetry, mirrors: [], expectedTimeout: '' } };
       return { subnets: (t.destinationSubnets ?? []).map((c) => parseCidr(c, `${where} rule #${i}`)), dests, total, http };
     });
   }
+}
+
+function sameList(a: string[], b: string[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** `a.b.c.d/n` as [network, mask]; throws ProxyConfigError when malformed. */

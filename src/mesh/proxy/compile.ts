@@ -40,21 +40,36 @@ function checkProtocol(p: string, where: string): void {
 
 const clusterTypes = new Set(['eds', 'passthrough', 'blackhole']);
 
-/** Compiles a config; throws ProxyConfigError naming the first problem. */
-export function compileConfig(cfg: ProxyConfig, version: string, appIP: string | undefined): Compiled {
+/**
+ * Compiles a config; throws ProxyConfigError naming the first problem. With `prev` (the config
+ * live now, compiled by this function for the same proxy), parts of `cfg` that are the same
+ * objects as in `prev.source` are reused rather than compiled again: virtual hosts, TCP rule lists,
+ * and the cluster set when clusters, inbound ports and node are all unchanged (then `clusters` is
+ * `prev.clusters` itself, which tells the caller the cluster manager has nothing to update).
+ */
+export function compileConfig(cfg: ProxyConfig, version: string, appIP: string | undefined, prev?: Compiled): Compiled {
   if (!cfg || typeof cfg !== 'object' || !cfg.node) throw new ProxyConfigError('config has no node');
   checkTracing(cfg.tracing);
-  const c = new Compiler();
-  const clusters: Record<string, Cluster> = { ...(cfg.clusters ?? {}) };
-  for (const [name, cl] of Object.entries(clusters)) {
-    if (!clusterTypes.has(cl.type)) throw new ProxyConfigError(`cluster "${name}": unknown type "${cl.type}" (eds, passthrough or blackhole)`);
-    if (!Array.isArray(cl.endpoints)) throw new ProxyConfigError(`cluster "${name}": endpoints must be a list`);
+  const c = new Compiler(prev?.parts);
+  const p = prev?.source;
+  const sameClusters = p !== undefined && p.clusters === cfg.clusters && p.inbound === cfg.inbound && p.node === cfg.node;
+  // Unchanged clusters: the previous set, already checked and completed, is used as it is (never modified).
+  const clusters: Record<string, Cluster> = sameClusters ? prev!.clusters : { ...(cfg.clusters ?? {}) };
+  if (!sameClusters) {
+    for (const [name, cl] of Object.entries(clusters)) {
+      if (!clusterTypes.has(cl.type)) throw new ProxyConfigError(`cluster "${name}": unknown type "${cl.type}" (eds, passthrough or blackhole)`);
+      if (!Array.isArray(cl.endpoints)) throw new ProxyConfigError(`cluster "${name}": endpoints must be a list`);
+    }
+    clusters[passthroughName] ??= defaultCluster(passthroughName, 'passthrough');
+    clusters[blackholeName] ??= defaultCluster(blackholeName, 'blackhole');
   }
-  clusters[passthroughName] ??= defaultCluster(passthroughName, 'passthrough');
-  clusters[blackholeName] ??= defaultCluster(blackholeName, 'blackhole');
 
   const routeConfigs = new Map<string, CompiledRouteConfig>();
-  for (const [name, rc] of Object.entries(cfg.routes ?? {})) routeConfigs.set(name, c.routeConfig({ ...rc, name: rc.name ?? name }));
+  for (const [name, rc] of Object.entries(cfg.routes ?? {})) {
+    const was = p?.routes?.[name];
+    const live = was && prev!.routeConfigs.get(name);
+    routeConfigs.set(name, c.routeConfig({ ...rc, name: rc.name ?? name }, live && { src: was, compiled: live }));
+  }
 
   const outbound = new Map<number, CompiledOutbound>();
   for (const [key, op] of Object.entries(cfg.outbound ?? {})) {
@@ -85,10 +100,12 @@ export function compileConfig(cfg: ProxyConfig, version: string, appIP: string |
     checkProtocol(ip.protocol, where);
     claim(ip.bindPort, where);
     const name = ip.cluster || `inbound|${ip.port}||`;
-    const ep = { address: appIP ?? cfg.node.appIP ?? cfg.node.podIP, port: ip.appPort, ready: true };
-    const given = clusters[name];
-    // The inbound cluster always points at the app; the control plane may supply one (for its limits) or not.
-    clusters[name] = given ? { ...given, endpoints: given.endpoints.length ? given.endpoints : [ep] } : defaultCluster(name, 'eds', { endpoints: [ep], lbPolicy: 'ROUND_ROBIN' });
+    if (!sameClusters) {
+      const ep = { address: appIP ?? cfg.node.appIP ?? cfg.node.podIP, port: ip.appPort, ready: true };
+      const given = clusters[name];
+      // The inbound cluster always points at the app; the control plane may supply one (for its limits) or not.
+      clusters[name] = given ? { ...given, endpoints: given.endpoints.length ? given.endpoints : [ep] } : defaultCluster(name, 'eds', { endpoints: [ep], lbPolicy: 'ROUND_ROBIN' });
+    }
     const dest: CompiledDest = { name, cum: 1, ops: { request: noOps, response: noOps } };
     c.bindings.push(dest);
     // Istio ≥1.24 inbound default: 2 retries on reset-before-request, no timeout (semantics §2.9).
@@ -131,6 +148,7 @@ export function compileConfig(cfg: ProxyConfig, version: string, appIP: string |
     peer: encodePeer(cfg.node),
     passthrough,
     bindings: c.bindings,
+    parts: c.parts,
   };
 }
 

@@ -173,8 +173,10 @@ export class Proxy {
   async #apply(config: ProxyConfig, version: string): Promise<void> {
     if (this.#closed) throw new ProxyConfigError('the proxy is closed');
     let c: Compiled;
+    const prev = this.#engine.live?.cfg;
     try {
-      c = compileConfig(config, version, this.#appIP);
+      // Parts of the live config that the new one shares by identity (a delta's unchanged parts) are reused.
+      c = compileConfig(config, version, this.#appIP, prev);
     } catch (e) {
       const err = e instanceof ProxyConfigError ? e : new ProxyConfigError(`invalid config: ${(e as Error).message}`);
       this.#logEvent({ event: 'config_rejected', msg: `config ${version} rejected: ${err.message}`, version, code: err.code });
@@ -204,7 +206,8 @@ export class Proxy {
       opened.set(key, l);
     }
     try {
-      this.#manager.update(c.clusters);
+      // The same cluster set object means nothing changed (compileConfig): the live clusters stay as they are.
+      if (c.clusters !== prev?.clusters) this.#manager.update(c.clusters);
     } catch (e) {
       await Promise.all([...opened.values()].map((x) => x.close()));
       const err = new ProxyConfigError(`clusters: ${(e as Error).message}`);

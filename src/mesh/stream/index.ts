@@ -3,4 +3,6 @@
  * sidecar process loads only this and the proxy, never the control plane's API and store code.
  */
 export { StreamClient, streamDefaults, streamPath } from './stream.ts';
-export type { ConfigMessage, ReplyMessage, StreamClientOptions } from './stream.ts';
+export type { ConfigMessage, DeltaMessage, ReplyMessage, StreamClientOptions } from './stream.ts';
+export { applyDelta, DeltaBaseError } from './delta.ts';
+export type { ConfigDelta, RouteConfigDelta } from './delta.ts';

@@ -1,14 +1,17 @@
 /**
  * The config stream between the control plane and its proxies (DESIGN §1, §4), Skiff's small
- * xDS: one WebSocket per proxy on loopback. The control plane sends whole versioned snapshots
- * (`config`); the proxy answers each with `ack` or `nack` (keeping its previous config on NACK, as
- * Envoy does). The proxy reconnects with capped backoff and keeps serving its last good config
- * while the control plane is away.
+ * xDS: one WebSocket per proxy on loopback. The control plane sends a whole versioned snapshot
+ * (`config`) on connect, then deltas (`delta`, delta.ts) on top of the version it last sent; the
+ * proxy answers each with `ack` or `nack` (keeping its previous config on NACK, as Envoy does). A
+ * delta whose base is not the proxy's current version is NACKed with `resync`, and the control
+ * plane answers that with a full snapshot. The proxy reconnects with capped backoff and keeps
+ * serving its last good config while the control plane is away.
  */
 import WebSocket from 'ws';
 import type { ProxyConfig } from '../proxy/index.ts';
+import { applyDelta, type ConfigDelta, DeltaBaseError } from './delta.ts';
 
-/** Control plane → proxy. */
+/** Control plane → proxy: a whole snapshot. */
 export interface ConfigMessage {
   type: 'config';
   version: string;
@@ -16,8 +19,16 @@ export interface ConfigMessage {
   config: ProxyConfig;
 }
 
-/** Proxy → control plane. */
-export type ReplyMessage = { type: 'ack'; version: string; nonce: string } | { type: 'nack'; version: string; nonce: string; error: string };
+/** Control plane → proxy: the changes from version `base` (the last one sent) to `version`. */
+export interface DeltaMessage extends ConfigDelta {
+  type: 'delta';
+  version: string;
+  nonce: string;
+  base: string;
+}
+
+/** Proxy → control plane. `resync`: the proxy does not have the delta's base; it needs a full snapshot. */
+export type ReplyMessage = { type: 'ack'; version: string; nonce: string } | { type: 'nack'; version: string; nonce: string; error: string; resync?: boolean };
 
 /** The path a proxy connects to; `pod` is `<namespace>/<name>`. */
 export const streamPath = '/v1/config';
@@ -36,7 +47,11 @@ export interface StreamClientOptions {
   token: string;
   namespace: string;
   pod: string;
-  /** Applies a snapshot; a rejection is NACKed with its message and the old config stays. */
+  /**
+   * Applies a snapshot; a rejection is NACKed with its message and the old config stays. After a
+   * delta, the config is the last applied one with the delta merged in: the parts the delta does
+   * not name are the same objects as in the previous call (the proxy keeps their compiled form).
+   */
   apply(config: ProxyConfig, version: string): Promise<void>;
   /** Connection state changes, for the proxy's admin view. */
   onState?(s: { connected: boolean; lastVersion?: string; lastNack?: string }): void;
@@ -54,9 +69,12 @@ export class StreamClient {
   #timer: NodeJS.Timeout | undefined;
   #lastVersion: string | undefined;
   #lastNack: string | undefined;
-  // Snapshots are applied one at a time, in arrival order; a newer one waiting replaces an older one.
+  /** The last applied config: the base of the next delta. */
+  #config: ProxyConfig | undefined;
+  // Messages are applied one at a time, in arrival order; a snapshot drops everything waiting before
+  // it, deltas wait their turn (each builds on the one before).
   #applying = false;
-  #pending: ConfigMessage | undefined;
+  #pending: Array<ConfigMessage | DeltaMessage> = [];
 
   constructor(opts: StreamClientOptions) {
     this.#opts = opts;
@@ -96,14 +114,15 @@ export class StreamClient {
       this.#state(true);
     });
     ws.on('message', (data) => {
-      let msg: ConfigMessage;
+      let msg: ConfigMessage | DeltaMessage;
       try {
-        msg = JSON.parse(String(data)) as ConfigMessage;
+        msg = JSON.parse(String(data)) as ConfigMessage | DeltaMessage;
       } catch {
         return;
       }
-      if (msg.type !== 'config') return;
-      this.#pending = msg;
+      if (msg.type === 'config') this.#pending = [msg];
+      else if (msg.type === 'delta') this.#pending.push(msg);
+      else return;
       void this.#drain();
     });
     ws.on('error', () => {});
@@ -125,18 +144,20 @@ export class StreamClient {
     if (this.#applying) return;
     this.#applying = true;
     try {
-      while (this.#pending) {
-        const msg = this.#pending;
-        this.#pending = undefined;
+      let msg: ConfigMessage | DeltaMessage | undefined;
+      while ((msg = this.#pending.shift())) {
         let reply: ReplyMessage;
         try {
-          await this.#opts.apply(msg.config, msg.version);
+          const config = msg.type === 'config' ? msg.config : this.#merge(msg);
+          await this.#opts.apply(config, msg.version);
+          this.#config = config;
           this.#lastVersion = msg.version;
           this.#lastNack = undefined;
           reply = { type: 'ack', version: msg.version, nonce: msg.nonce };
         } catch (e) {
           this.#lastNack = (e as Error).message;
           reply = { type: 'nack', version: msg.version, nonce: msg.nonce, error: this.#lastNack };
+          if (e instanceof DeltaBaseError) reply.resync = true;
           this.#opts.log?.({ level: 'warn', msg: 'config rejected', version: msg.version, error: this.#lastNack });
         }
         this.#state(this.#ws?.readyState === WebSocket.OPEN);
@@ -145,5 +166,11 @@ export class StreamClient {
     } finally {
       this.#applying = false;
     }
+  }
+
+  /** The last applied config with `d` merged in; DeltaBaseError when `d` was made for another version. */
+  #merge(d: DeltaMessage): ProxyConfig {
+    if (!this.#config || d.base !== this.#lastVersion) throw new DeltaBaseError(`delta from version ${d.base}, but the proxy has ${this.#lastVersion ?? 'no config'}`);
+    return applyDelta(this.#config, d);
   }
 }
