@@ -334,7 +334,7 @@ function knownDifference(input: Buffer, at: number, prev: number | undefined): s
   if (/^\S+ +\S+ +\S+$/.test(first) && / {2}/.test(first)) return 'request line with extra spaces';
   // llhttp takes HTTP/0.9 (no version: the target ends the line, even with a bare LF) and HTTP/2.0
   // request lines, with headers; the parser only HTTP/1.0 and 1.1.
-  if (/ HTTP\/(?:0\.9|2\.0)$/.test(first) || /^[^ \r\n]+ [^ \r\n]+[\r\n]/.test(text)) return 'HTTP/0.9 or 2.0 request line';
+  if (/ HTTP\/(?:0\.9|2\.0)$/.test(first) || /^[^ \r\n]+ +[^ \r\n]+[\r\n]/.test(text)) return 'HTTP/0.9 or 2.0 request line';
   // node rejects any repeated Content-Length; RFC 9110 §8.6 lets repeats that agree stand for one.
   const lengths = fields.filter(([n]) => n === 'content-length').map(([, v]) => v.trim());
   if (lengths.length > 1 && lengths.every((v) => v === lengths[0])) return 'repeated equal Content-Length';

@@ -76,6 +76,14 @@ const DONE = 7;
 
 const CRLF2 = Buffer.from('\r\n\r\n');
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** TOKEN as a table of char codes (header names are checked a character at a time). */
+const tokenChars = new Uint8Array(128);
+for (const ch of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") tokenChars[ch.charCodeAt(0)] = 1;
+
+/** True for a tchar (RFC 9110 §5.6.2). */
+function isToken(ch: number): boolean {
+  return ch < 128 && tokenChars[ch] === 1;
+}
 const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
 /** Visible ASCII (node rejects bytes over 0x7f too) in origin-form, asterisk-form or absolute-form (RFC 9112 §3.2). */
 const TARGET = /^(?:[/*]|[A-Za-z][A-Za-z0-9+.-]*:\/\/)[\x21-\x7e]*$/;
@@ -344,9 +352,8 @@ export class H1Parser {
 
   /** Parses the head text; undefined for an interim (1xx) response, which is skipped. */
   #parseHead(text: string, bytes: number): H1Head | undefined {
-    const lines = text.split('\r\n');
-    if (lines.length - 1 > h1Limits.maxHeaders) throw new H1ParseError(431, 'too many headers');
-    const first = lines[0];
+    const eol0 = text.indexOf('\r\n');
+    const first = eol0 < 0 ? text : text.slice(0, eol0);
     const head: H1Head = {
       method: '',
       url: '',
@@ -388,15 +395,29 @@ export class H1Parser {
     let teSeen = false;
     let host = false;
     let upgradeHeader = false;
-    for (let i = 1; i < lines.length; i++) {
-      const line = lines[i];
-      const c = line.indexOf(':');
-      if (c <= 0) throw new H1ParseError(400, line.length && (line.charCodeAt(0) === 32 || line.charCodeAt(0) === 9) ? 'obsolete line folding' : 'malformed header line');
-      const name = line.slice(0, c);
-      if (!TOKEN.test(name)) throw new H1ParseError(400, 'invalid header name');
-      const rawValue = line.slice(c + 1);
-      const value = trimOws(rawValue);
-      if (BAD_VALUE.test(value)) throw new H1ParseError(400, 'invalid header value');
+    // One pass over the header lines with character tables (no split array, no regex per header).
+    let count = 0;
+    for (let pos = eol0 < 0 ? text.length : eol0 + 2; pos < text.length; ) {
+      let eol = text.indexOf('\r\n', pos);
+      if (eol < 0) eol = text.length;
+      if (++count > h1Limits.maxHeaders) throw new H1ParseError(431, 'too many headers');
+      const c = text.indexOf(':', pos);
+      if (c <= pos || c >= eol) {
+        const f = text.charCodeAt(pos);
+        throw new H1ParseError(400, eol > pos && (f === 32 || f === 9) ? 'obsolete line folding' : 'malformed header line');
+      }
+      for (let i = pos; i < c; i++) if (!isToken(text.charCodeAt(i))) throw new H1ParseError(400, 'invalid header name');
+      let a = c + 1;
+      let b = eol;
+      while (a < b && (text.charCodeAt(a) === 32 || text.charCodeAt(a) === 9)) a++;
+      while (b > a && (text.charCodeAt(b - 1) === 32 || text.charCodeAt(b - 1) === 9)) b--;
+      for (let i = a; i < b; i++) {
+        const ch = text.charCodeAt(i);
+        if ((ch < 32 && ch !== 9) || ch === 127) throw new H1ParseError(400, 'invalid header value');
+      }
+      const name = text.slice(pos, c);
+      const value = text.slice(a, b);
+      pos = eol + 2;
       raw.push(name, value);
       switch (name.length) {
         case 4:
@@ -415,7 +436,7 @@ export class H1Parser {
           if (name.toLowerCase() === 'content-length') {
             // On the raw value: llhttp takes no HTAB after the digits, and framing headers must be
             // read the same by every hop.
-            if (!CONTENT_LENGTH.test(rawValue)) throw new H1ParseError(400, 'invalid content-length');
+            if (!CONTENT_LENGTH.test(text.slice(c + 1, eol))) throw new H1ParseError(400, 'invalid content-length');
             // The value is digits now; leading zeros only matter for the length check.
             const digits = value.length > 15 ? value.replace(ZEROS, '') : value;
             if (digits.length > 15) throw new H1ParseError(400, 'content-length too large');
@@ -429,6 +450,7 @@ export class H1Parser {
             // Present even when empty: with a Content-Length it is still a conflict (node rejects it).
             teSeen = true;
             // The raw value only when it has an HTAB, which teFraming must see (the rest is trimmed).
+            const rawValue = text.slice(c + 1, eol);
             const v = rawValue.indexOf('\t') < 0 ? value : rawValue;
             if (value) te = te ? `${te},${v}` : v;
           }
