@@ -2,20 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch, PatchError } from './index.ts';
 import { liveDeployment } from './testdata.ts';
+import { seededRandom } from '../../seeded.test-helper.ts';
 
 const RUNS = 5000;
 
-/** mulberry32: a tiny seeded PRNG so a failing case can be reproduced from its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const KEYS = [
   'spec', 'template', 'metadata', 'labels', 'annotations', 'containers', 'env', 'ports', 'name', 'image', 'volumes',
@@ -141,7 +131,7 @@ function assertJson(v: unknown): void {
 }
 
 function fuzz(kind: string, seed: number, make: (r: () => number) => unknown, apply: (doc: unknown, patch: unknown) => unknown): void {
-  const r = rng(seed);
+  const r = seededRandom(seed);
   let applied = 0;
   for (let i = 0; i < RUNS; i++) {
     const doc = liveDeployment();

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { decodeKubeProtobuf, isKubeProtobuf, ProtobufError } from './index.ts';
 import { encodeKubeBody, lenField, varint } from './encode.test-helper.ts';
 import { captures } from './fixtures.test-helper.ts';
+import { seededRandom } from '../../seeded.test-helper.ts';
 
 type Json = Record<string, unknown>;
 
@@ -187,14 +188,7 @@ function captureError(bytes: Uint8Array): unknown {
 }
 
 test('decodeKubeProtobuf() either decodes or throws ProtobufError on 5,000 random and mutated bodies', () => {
-  let seed = 0x5eed;
-  // mulberry32: a seeded generator so that a failure can be replayed.
-  const rand = (): number => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rand = seededRandom(0x5eed);
   const int = (n: number): number => Math.floor(rand() * n);
   const seeds = [...captures.map((c) => Buffer.from(c.hex, 'hex')), ...roundTrips.map(([m, o]) => Buffer.from(encodeKubeBody(o, m, { goZeros: true })))];
   const kinds = roundTrips.map(([, o]) => [String(o.apiVersion), String(o.kind)]);

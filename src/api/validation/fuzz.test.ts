@@ -3,18 +3,8 @@ import assert from 'node:assert/strict';
 import type { KObject } from '../types.ts';
 import { compileCrdSchema, pruneBySchema, validateObject } from './index.ts';
 import { applyDefaults } from './defaults.ts';
+import { seededRandom } from '../../seeded.test-helper.ts';
 
-// Deterministic PRNG (mulberry32) so a failure reproduces.
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return function next(): number {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const KEYS = [
   'pods', 'deployments.apps', 'replicasets.apps', 'services', 'endpoints', 'endpointslices.discovery.k8s.io', 'configmaps', 'secrets',
@@ -108,7 +98,7 @@ function mutate(v: unknown, r: () => number, depth = 0): unknown {
 }
 
 test('validation survives 3,000 random and mutated objects without throwing', () => {
-  const r = rng(20241201);
+  const r = seededRandom(20241201);
   const validateCr = compileCrdSchema(SCHEMA);
   for (let i = 0; i < 3000; i++) {
     const key = KEYS[i % KEYS.length];

@@ -158,6 +158,18 @@ function response(call: H1Call): Promise<Read> {
   });
 }
 
+/** A GET on a fresh pair, answered with `answer` by the peer: the socket, peer, done() recorder and the response. */
+async function getAnswered(answer: string): Promise<{ s: net.Socket; peer: Peer; r: ReturnType<typeof recorder>; got: Promise<Read> }> {
+  const { s, peer } = await pair();
+  const r = recorder();
+  const call = new H1Call(s, 'GET', '/', ['host', 'a'], false, r.done);
+  const got = response(call);
+  call.end();
+  await peer.take();
+  peer.sock.write(answer);
+  return { s, peer, r, got };
+}
+
 /** Resolves with the 'error' of `call`. */
 function failure(call: H1Call): Promise<NodeJS.ErrnoException> {
   return new Promise((resolve, reject) => {
@@ -380,13 +392,7 @@ test('H1Call takes a downstream H1Body piped into it with backpressure (the rout
 // ---- responses ----
 
 test('H1Call reads a chunked response with trailers', async () => {
-  const { s, peer } = await pair();
-  const r = recorder();
-  const call = new H1Call(s, 'GET', '/', ['host', 'a'], false, r.done);
-  const got = response(call);
-  call.end();
-  await peer.take();
-  peer.sock.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: Grpc-Status\r\n\r\n5\r\nhello\r\n');
+  const { s, peer, r, got } = await getAnswered('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: Grpc-Status\r\n\r\n5\r\nhello\r\n');
   await tick();
   peer.sock.write('6\r\n world\r\n0\r\nGrpc-Status: 0\r\nX-T: a\r\n\r\n');
   const { res, body } = await got;
@@ -443,13 +449,7 @@ test('H1Call reads no body for a HEAD response with a content-length, and the co
 });
 
 test('H1Call reads a body without length until the connection closes, and never gives the socket back', async () => {
-  const { s, peer } = await pair();
-  const r = recorder();
-  const call = new H1Call(s, 'GET', '/', ['host', 'a'], false, r.done);
-  const got = response(call);
-  call.end();
-  await peer.take();
-  peer.sock.write('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\npart1,');
+  const { s, peer, r, got } = await getAnswered('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\npart1,');
   await tick();
   peer.sock.end('part2');
   const { res, body, events } = await got;
@@ -461,26 +461,14 @@ test('H1Call reads a body without length until the connection closes, and never 
 });
 
 test('H1Call hands back a connection the server ends with Connection: close as not reusable', async () => {
-  const { s, peer } = await pair();
-  const r = recorder();
-  const call = new H1Call(s, 'GET', '/', ['host', 'a'], false, r.done);
-  const got = response(call);
-  call.end();
-  await peer.take();
-  peer.sock.write('HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok');
+  const { s, peer, r, got } = await getAnswered('HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok');
   assert.equal((await got).body, 'ok');
   assert.deepEqual(await r.next, [s, false]);
   s.destroy();
 });
 
 test('H1Call reads HTTP/1.0 responses: not reusable, unless they say keep-alive', async () => {
-  const { s, peer } = await pair();
-  const r = recorder();
-  const call = new H1Call(s, 'GET', '/', ['host', 'a'], false, r.done);
-  const got = response(call);
-  call.end();
-  await peer.take();
-  peer.sock.write('HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nok');
+  const { s, peer, r, got } = await getAnswered('HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nok');
   const { res } = await got;
   assert.equal(res.httpVersion, '1.0');
   assert.deepEqual(r.calls, [[s, true]]);
@@ -667,26 +655,14 @@ test('H1Call.reusedSocket mirrors the constructor argument', async () => {
 });
 
 test('H1Call does not give back a connection with bytes after a complete response', async () => {
-  const { s, peer } = await pair();
-  const r = recorder();
-  const call = new H1Call(s, 'GET', '/', ['host', 'a'], false, r.done);
-  const got = response(call);
-  call.end();
-  await peer.take();
-  peer.sock.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n');
+  const { s, peer, r, got } = await getAnswered('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n');
   assert.equal((await got).body, 'ok');
   assert.deepEqual(await r.next, [s, false]);
   s.destroy();
 });
 
 test('H1Call: bytes arriving on a connection after its exchange ended destroy it', async () => {
-  const { s, peer } = await pair();
-  const r = recorder();
-  const call = new H1Call(s, 'GET', '/', ['host', 'a'], false, r.done);
-  const got = response(call);
-  call.end();
-  await peer.take();
-  peer.sock.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+  const { s, peer, r, got } = await getAnswered('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
   await got;
   assert.deepEqual(r.calls, [[s, true]]);
   peer.sock.write('HTTP/1.1 200 OK\r\n\r\n');

@@ -16,6 +16,7 @@ import type { AddressInfo } from 'node:net';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { H1ParseError, H1Parser } from './parser.ts';
+import { seededRandom } from '../../../seeded.test-helper.ts';
 
 const SEED = Number(process.env.H1_FUZZ_SEED ?? 0x5eed1);
 const CASES = Number(process.env.H1_FUZZ_CASES ?? 400);
@@ -37,22 +38,11 @@ interface Outcome {
   reject: string | null;
 }
 
-/** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Rand {
   readonly #next: () => number;
   constructor(seed: number) {
-    this.#next = prng(seed);
+    this.#next = seededRandom(seed);
   }
   /** 0 ≤ n < max. */
   int(max: number): number {
