@@ -40,15 +40,18 @@ const RESET = 2;
 /** HTTP/2 stream resets (RST_STREAM) by the upstream: any code, and REFUSED_STREAM (never processed). */
 const REMOTE_RESET = 3;
 const REFUSED = 4;
-const resetReason = ['connection failure', 'connection timeout', 'connection termination', 'remote reset', 'remote refused stream reset'];
+/** The upstream's answer could not be parsed (h1/client.ts): Envoy's codec error, flag UPE. */
+const PROTOCOL = 5;
+const resetReason = ['connection failure', 'connection timeout', 'connection termination', 'remote reset', 'remote refused stream reset', 'protocol error'];
 const resetDetails = [
   'upstream_reset_before_response_started{remote_connection_failure}',
   'upstream_reset_before_response_started{connection_timeout}',
   'upstream_reset_before_response_started{connection_termination}',
   'upstream_reset_before_response_started{remote_reset}',
   'upstream_reset_before_response_started{remote_refused_stream_reset}',
+  'upstream_reset_before_response_started{protocol_error}',
 ];
-const resetFlags = [F.UF, F.UF, F.UC, F.UR, F.UR];
+const resetFlags = [F.UF, F.UF, F.UC, F.UR, F.UR, F.UPE];
 
 /** Errors node reports when a connection could not be established at all. */
 const connectCodes = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ETIMEDOUT', 'EADDRINUSE', 'ENOTFOUND', 'EAI_AGAIN']);
@@ -274,7 +277,8 @@ function onUpstreamError(this: http.ClientRequest & Tagged & { remoteReset?: num
   const rr = this.remoteReset;
   abandon(f);
   f.cluster.report(f.host!, { local: connectFailed ? 'connect-failure' : 'reset' });
-  onReset(f, connectFailed ? CONNECT : rr === 2 ? REFUSED : rr === 1 ? REMOTE_RESET : RESET, started);
+  const kind = connectFailed ? CONNECT : err.code === 'HPE_INVALID' ? PROTOCOL : rr === 2 ? REFUSED : rr === 1 ? REMOTE_RESET : RESET;
+  onReset(f, kind, started);
 }
 
 function onPerTryTimeout(f: Forward): void {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import type http from 'node:http';
+import net from 'node:net';
 import { after, before, test } from 'node:test';
 import type { Proxy } from './index.ts';
 import type { Cluster, Route, RouteAction } from './model.ts';
@@ -166,6 +167,21 @@ test('connect failure with retries answers 503 "... retried and the latest reset
   const once = await get('/x');
   assert.equal(once.body, 'upstream connect error or disconnect/reset before headers. reset reason: connection failure');
   assert.match(lastLog(), /" 503 UF upstream_reset_before_response_started/);
+});
+
+test('an upstream answer that is not HTTP is a protocol error: 503 "reset reason: protocol error" with flag UPE', async () => {
+  const garbage = net.createServer((sock) => sock.once('data', () => sock.end('HTTP/1.1 OK no status\r\n\r\n')));
+  await new Promise<void>((resolve) => garbage.listen(0, DEAD, resolve));
+  try {
+    const port = (garbage.address() as net.AddressInfo).port;
+    await apply([r({})], [cluster(C, [{ address: DEAD, port }])]);
+    const res = await get('/x');
+    assert.equal(res.status, 503);
+    assert.equal(res.body, 'upstream connect error or disconnect/reset before headers. reset reason: protocol error');
+    assert.match(lastLog(), /" 503 UPE upstream_reset_before_response_started\{protocol_error\} /);
+  } finally {
+    await new Promise((resolve) => garbage.close(resolve));
+  }
 });
 
 test('a retry refused by the maxRetries budget is not attempted and adds UO', async () => {
