@@ -1,0 +1,103 @@
+/**
+ * Header-field helpers of the HTTP/1.1 codec: Connection tokens, Transfer-Encoding framing as llhttp
+ * reads it, OWS trimming, and the header object node's IncomingMessage would build.
+ */
+
+/** Whether a comma-separated header value holds `token` (case-insensitive). */
+export function hasToken(value: string, token: string): boolean {
+  const v = value.toLowerCase();
+  let i = v.indexOf(token);
+  while (i >= 0) {
+    const before = i === 0 ? 44 : v.charCodeAt(i - 1);
+    const end = i + token.length;
+    const after = end === v.length ? 44 : v.charCodeAt(end);
+    if ((before === 44 || before === 32 || before === 9) && (after === 44 || after === 32 || after === 9)) return true;
+    i = v.indexOf(token, i + 1);
+  }
+  return false;
+}
+
+/** teFraming results. */
+export const TE_CHUNKED = 1;
+export const TE_OTHER = 2;
+export const TE_INVALID = 3;
+/** Whitespace around a coding: SP or HTAB before it, only SP after it (see teFraming). */
+const TE_OWS = /^[ \t]+| +$/g;
+
+/**
+ * How a Transfer-Encoding list frames the body: TE_CHUNKED when `chunked` is the last coding,
+ * TE_OTHER when it is not (requests: 501; responses: read until close), TE_INVALID when it is there
+ * twice (RFC 9112 §7: a sender must not chunk twice; llhttp rejects it). `te` holds the values
+ * joined, untrimmed where they have an HTAB: as in llhttp, a coding followed by HTAB (`chunked\t`) or
+ * an empty element after it (`chunked,`) is not `chunked` last, so every hop reads the framing alike.
+ */
+export function teFraming(te: string): number {
+  // The usual single `chunked`, without the split (a raw value of 7 characters has no whitespace).
+  if (te.length === 7) return te.toLowerCase() === 'chunked' ? TE_CHUNKED : TE_OTHER;
+  let chunked = false;
+  let lastChunked = false;
+  for (const part of te.split(',')) {
+    const coding = part.replace(TE_OWS, '').toLowerCase();
+    lastChunked = coding === 'chunked';
+    if (lastChunked) {
+      if (chunked) return TE_INVALID;
+      chunked = true;
+    }
+  }
+  return lastChunked ? TE_CHUNKED : TE_OTHER;
+}
+
+/**
+ * Strips SP and HTAB only (RFC 9110 OWS): String.prototype.trim would also eat a stray CR, VT, FF
+ * or latin1 NBSP (0xA0), hiding a bare CR from the control-character check and changing values.
+ */
+export function trimOws(s: string): string {
+  let a = 0;
+  let b = s.length;
+  while (a < b && (s.charCodeAt(a) === 32 || s.charCodeAt(a) === 9)) a++;
+  while (b > a && (s.charCodeAt(b - 1) === 32 || s.charCodeAt(b - 1) === 9)) b--;
+  return a === 0 && b === s.length ? s : s.slice(a, b);
+}
+
+/** Header names node keeps only the first of (IncomingMessage._addHeaderLine). */
+const singleValued = new Set([
+  'content-type',
+  'content-length',
+  'user-agent',
+  'referer',
+  'host',
+  'authorization',
+  'proxy-authorization',
+  'if-modified-since',
+  'if-unmodified-since',
+  'from',
+  'location',
+  'max-forwards',
+  'retry-after',
+  'etag',
+  'last-modified',
+  'server',
+  'age',
+  'expires',
+]);
+
+/** The header object node's IncomingMessage.headers would hold for these raw pairs. */
+export function headerObject(raw: string[]): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (let i = 0; i < raw.length; i += 2) {
+    const k = raw[i].toLowerCase();
+    const v = raw[i + 1];
+    const cur = out[k];
+    if (k === 'set-cookie') {
+      if (cur === undefined) out[k] = [v];
+      else (cur as string[]).push(v);
+    } else if (singleValued.has(k)) {
+      if (cur === undefined) out[k] = v;
+    } else {
+      // `typeof` as node does: a header named like an Object.prototype member (`constructor`,
+      // `toString`) finds a function there, not a value to join with.
+      out[k] = typeof cur === 'string' ? `${cur}${k === 'cookie' ? '; ' : ', '}${v}` : v;
+    }
+  }
+  return out;
+}
