@@ -10,6 +10,7 @@ import net from 'node:net';
 import { Readable } from 'node:stream';
 import { H1Body } from './body.ts';
 import { adoptSocket, callOf, type DoneFn, H1Call, type H1Incoming } from './client.ts';
+import { unchunk, Wire } from './wire.test-helper.ts';
 
 const sockets = new Set<net.Socket>();
 let server: net.Server;
@@ -35,67 +36,6 @@ after(async () => {
   await new Promise((resolve) => server.close(resolve));
 });
 
-/** The server side of one connection: what it read (latin1) and a way to wait for more. */
-class Peer {
-  readonly sock: net.Socket;
-  text = '';
-  closed = false;
-  #waiters: (() => void)[] = [];
-
-  constructor(sock: net.Socket) {
-    this.sock = sock;
-    sock.setEncoding('latin1');
-    sock.on('data', (d: string) => {
-      this.text += d;
-      this.#wake();
-    });
-    sock.on('close', () => {
-      this.closed = true;
-      this.#wake();
-    });
-  }
-
-  #wake(): void {
-    for (const w of this.#waiters.splice(0)) w();
-  }
-
-  /** Resolves with what was read once `pred` holds; rejects if the connection closes first. */
-  until(pred: (text: string) => boolean): Promise<string> {
-    return new Promise((resolve, reject) => {
-      // A safety net so a broken case fails with what it read instead of hanging the file.
-      const t = setTimeout(() => reject(new Error(`expected bytes never came; got ${JSON.stringify(this.text.slice(0, 500))}`)), 3000);
-      const check = (): void => {
-        if (pred(this.text)) {
-          clearTimeout(t);
-          resolve(this.text);
-        } else if (this.closed) {
-          clearTimeout(t);
-          reject(new Error(`closed before the expected bytes; got ${JSON.stringify(this.text)}`));
-        } else this.#waiters.push(check);
-      };
-      check();
-    });
-  }
-
-  /** Waits for a request head (and `body` more bytes), returns it and forgets it. */
-  async take(bodyBytes = 0): Promise<string> {
-    const text = await this.until((t) => t.includes('\r\n\r\n') && t.length >= t.indexOf('\r\n\r\n') + 4 + bodyBytes);
-    const n = text.indexOf('\r\n\r\n') + 4 + bodyBytes;
-    this.text = text.slice(n);
-    return text.slice(0, n);
-  }
-
-  /** Resolves once the connection closed. */
-  gone(): Promise<void> {
-    return new Promise((resolve) => {
-      const check = (): void => {
-        if (this.closed) resolve();
-        else this.#waiters.push(check);
-      };
-      check();
-    });
-  }
-}
 
 /** Listeners the pool installs on a dialled socket (upstream/sockets.ts). */
 function onPoolClose(this: net.Socket): void {
@@ -103,7 +43,7 @@ function onPoolClose(this: net.Socket): void {
 }
 
 /** A connected client socket prepared as the pool prepares one, and the server side of it. */
-async function pair(): Promise<{ s: net.Socket; peer: Peer }> {
+async function pair(): Promise<{ s: net.Socket; peer: Wire }> {
   const s = net.connect(port, '127.0.0.1');
   sockets.add(s);
   s.on('error', () => {}); // the pool ignores errors of busy sockets: 'close' follows
@@ -117,7 +57,7 @@ async function pair(): Promise<{ s: net.Socket; peer: Peer }> {
     }),
     new Promise((resolve) => s.once('connect', resolve)),
   ]);
-  return { s, peer: new Peer(serverSide) };
+  return { s, peer: new Wire(serverSide) };
 }
 
 /** A done callback recording its calls. */
@@ -159,7 +99,7 @@ function response(call: H1Call): Promise<Read> {
 }
 
 /** A GET on a fresh pair, answered with `answer` by the peer: the socket, peer, done() recorder and the response. */
-async function getAnswered(answer: string): Promise<{ s: net.Socket; peer: Peer; r: ReturnType<typeof recorder>; got: Promise<Read> }> {
+async function getAnswered(answer: string): Promise<{ s: net.Socket; peer: Wire; r: ReturnType<typeof recorder>; got: Promise<Read> }> {
   const { s, peer } = await pair();
   const r = recorder();
   const call = new H1Call(s, 'GET', '/', ['host', 'a'], false, r.done);
@@ -319,30 +259,11 @@ test("H1Call talks to node's HTTP server: a chunked upload echoed back", async (
   await new Promise((resolve) => node.close(resolve));
 });
 
-/** Decodes a chunked body (sizes, data, CRLFs, `0` chunk); throws on bad framing. */
-function unchunk(text: string): string {
-  const out: string[] = [];
-  let i = 0;
-  for (;;) {
-    const nl = text.indexOf('\r\n', i);
-    assert.ok(nl > i, `chunk size line at ${i}`);
-    const n = parseInt(text.slice(i, nl), 16);
-    i = nl + 2;
-    if (n === 0) {
-      assert.equal(text.slice(i), '\r\n', 'end of chunked body');
-      return out.join('');
-    }
-    out.push(text.slice(i, i + n));
-    assert.equal(text.slice(i + n, i + n + 2), '\r\n', 'CRLF after chunk data');
-    i += n + 2;
-  }
-}
-
 const piece = Buffer.alloc(64 * 1024, 'u');
 const pieces = 32; // 2 MiB: far more than the socket buffers, so write() says false
 
 /** Lets a paused upstream read a large chunked upload, checks it and answers it. */
-async function slowUpstream(peer: Peer): Promise<void> {
+async function slowUpstream(peer: Wire): Promise<void> {
   peer.sock.pause();
   await new Promise((resolve) => setTimeout(resolve, 20));
   peer.sock.resume();

@@ -8,6 +8,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { Writable } from 'node:stream';
 import { type Fallback, type H1Handler, type H1Request, type H1Response, H1Server } from './server.ts';
+import { unchunk, Wire } from './wire.test-helper.ts';
 
 const servers: net.Server[] = [];
 const sockets = new Set<net.Socket>();
@@ -33,76 +34,11 @@ async function serve(handler: H1Handler, fallback: Fallback = (s) => s.destroy()
 }
 
 /** A raw client connection that keeps everything it reads as latin1 text. */
-class Client {
-  readonly sock: net.Socket;
-  text = '';
-  ended = false;
-  closed = false;
-  #waiters: (() => void)[] = [];
-
+class Client extends Wire {
   constructor(port: number) {
     const s = net.connect(port, '127.0.0.1');
     sockets.add(s);
-    this.sock = s;
-    s.setEncoding('latin1');
-    s.on('data', (d: string) => {
-      this.text += d;
-      this.#wake();
-    });
-    s.on('end', () => {
-      this.ended = true;
-      this.#wake();
-    });
-    s.on('error', () => {});
-    s.on('close', () => {
-      this.closed = true;
-      this.#wake();
-    });
-  }
-
-  #wake(): void {
-    for (const w of this.#waiters.splice(0)) w();
-  }
-
-  write(text: string | Buffer): void {
-    this.sock.write(text);
-  }
-
-  /** Resolves with the text once `pred` holds; rejects if the connection closes first (or never gets there). */
-  until(pred: (text: string) => boolean): Promise<string> {
-    return new Promise((resolve, reject) => {
-      // A safety net so a broken case fails with what it read instead of hanging the file.
-      const t = setTimeout(() => reject(new Error(`expected bytes never came; got ${JSON.stringify(this.text.slice(0, 500))}`)), 3000);
-      const check = (): void => {
-        if (pred(this.text)) {
-          clearTimeout(t);
-          resolve(this.text);
-        } else if (this.closed) {
-          clearTimeout(t);
-          reject(new Error(`closed before the expected bytes; got ${JSON.stringify(this.text.slice(0, 500))}`));
-        } else this.#waiters.push(check);
-      };
-      check();
-    });
-  }
-
-  /** Resolves with everything read once the server ended the connection. */
-  untilEnd(): Promise<string> {
-    return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`the connection never ended; got ${JSON.stringify(this.text.slice(0, 500))}`)), 3000);
-      const check = (): void => {
-        if (this.ended || this.closed) {
-          clearTimeout(t);
-          resolve(this.text);
-        } else this.#waiters.push(check);
-      };
-      check();
-    });
-  }
-
-  /** Waits for `n` occurrences of `part`. */
-  count(part: string, n: number): Promise<string> {
-    return this.until((t) => t.split(part).length - 1 >= n);
+    super(s);
   }
 }
 
@@ -124,25 +60,6 @@ function ok(body = 'ok'): H1Handler {
     res.writeHead(200, ['content-length', String(Buffer.byteLength(body))]);
     res.end(body);
   };
-}
-
-/** Decodes a chunked body (sizes, data, CRLFs, `0` chunk); throws on bad framing. */
-function unchunk(text: string): string {
-  let out = '';
-  let i = 0;
-  for (;;) {
-    const nl = text.indexOf('\r\n', i);
-    assert.ok(nl > i, `chunk size line at ${i}`);
-    const n = parseInt(text.slice(i, nl), 16);
-    i = nl + 2;
-    if (n === 0) {
-      assert.equal(text.slice(i), '\r\n', 'end of chunked body');
-      return out;
-    }
-    out += text.slice(i, i + n);
-    assert.equal(text.slice(i + n, i + n + 2), '\r\n', 'CRLF after chunk data');
-    i += n + 2;
-  }
 }
 
 // ---- keep-alive ----
