@@ -339,6 +339,12 @@ describe('sidecar lifecycle', () => {
     return r.stdout.split('\n').filter((l) => l && l.startsWith('|')).map((l) => l.slice(1).trim());
   }
 
+  /** `rollout status` of the test's deployment; a failure shows what kubectl said and the objects' state. */
+  async function rolledOut(): Promise<void> {
+    const r = await kl('rollout', 'status', 'deployment/userlist', '--timeout=90s');
+    if (r.code !== 0) assert.fail(`rollout status exited ${r.code}: ${r.stdout}${r.stderr}\n${(await kl('get', 'deploy,rs,pods', '-o', 'wide')).stdout}`);
+  }
+
   test('rollout restart adds the sidecar once the namespace is labelled, and removes it once the label is gone', async (t) => {
     if (!hasShared) return t.skip(sharedMissing);
     assert.equal((await skiff!.kubectl(['create', 'namespace', 'lifecycle'])).code, 0);
@@ -346,12 +352,12 @@ describe('sidecar lifecycle', () => {
     await allReady('lifecycle', 1);
     assert.equal((await skiff!.kubectl(['label', 'namespace', 'lifecycle', 'istio-injection=enabled'])).code, 0);
     assert.equal((await kl('rollout', 'restart', 'deployment/userlist')).code, 0);
-    assert.equal((await kl('rollout', 'status', 'deployment/userlist', '--timeout=90s')).code, 0);
+    await rolledOut();
     await allReady('lifecycle', 2);
     assert.deepEqual(await eventually(async () => ((await podContainers()).join() === 'istio-proxy userlist' ? await podContainers() : undefined)), ['istio-proxy userlist']);
     assert.equal((await skiff!.kubectl(['label', 'namespace', 'lifecycle', 'istio-injection-'])).code, 0);
     assert.equal((await kl('rollout', 'restart', 'deployment/userlist')).code, 0);
-    assert.equal((await kl('rollout', 'status', 'deployment/userlist', '--timeout=90s')).code, 0);
+    await rolledOut();
     await allReady('lifecycle', 1);
     assert.deepEqual(await eventually(async () => ((await podContainers()).join() === 'userlist' ? await podContainers() : undefined)), ['userlist']);
   });

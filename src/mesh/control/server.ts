@@ -8,11 +8,11 @@
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type net from 'node:net';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer } from 'ws';
 import type { Client, KObject } from '../../api/index.ts';
 import { Informers } from '../../controllers/index.ts';
 import type { ConfigMessage, ReplyMessage } from '../stream/index.ts';
-import { streamPath } from '../stream/index.ts';
+import { Lines, streamPath, streamProtocol } from '../stream/index.ts';
 import { type ConfigText, deltaJson, FragmentWriter, snapshotJson } from './push.ts';
 import { buildIndex, buildProxyConfig, type MeshWorld } from './translate.ts';
 
@@ -40,9 +40,13 @@ const watched: Array<[keyof Omit<MeshWorld, 'mesh'>, string]> = [
   ['sidecars', 'sidecars.networking.istio.io'],
 ];
 
-/** One connected proxy. */
+/** The largest reply a proxy sends (an ACK or a NACK with its error). */
+const maxReplyBytes = 1 << 20;
+
+/** One connected proxy, over either transport. */
 interface Conn {
-  ws: WebSocket;
+  send(text: string): void;
+  close(): void;
   namespace: string;
   pod: string;
   /** The config last sent, as fragments: identical pushes are skipped, deltas are made against it. */
@@ -79,7 +83,11 @@ export interface ControlPlaneOptions {
   token?: string;
 }
 
-/** The control plane: a loopback WebSocket endpoint proxies connect to. */
+/**
+ * The control plane: a loopback endpoint proxies connect to. The stream is an HTTP/1.1 upgrade to
+ * `skiff-config/1` (line-framed JSON, stream/lines.ts); a WebSocket upgrade carries the same
+ * messages, for sidecars started by an older Skiff.
+ */
 export class ControlPlane {
   #client: Client;
   #opts: ControlPlaneOptions;
@@ -108,7 +116,7 @@ export class ControlPlane {
     this.#informers = new Informers(this.#client, { log: this.#log });
   }
 
-  /** `ws://127.0.0.1:<port>`, once started. */
+  /** `http://127.0.0.1:<port>`, once started. */
   get address(): string {
     return this.#address;
   }
@@ -143,8 +151,8 @@ export class ControlPlane {
       this.#sockets.add(s);
       s.once('close', () => this.#sockets.delete(s));
     });
-    const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 1 << 20 });
-    server.on('upgrade', (req, socket, head) => {
+    const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: maxReplyBytes });
+    server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
       const url = new URL(req.url ?? '/', 'http://x');
       const pod = url.searchParams.get('pod') ?? '';
       const slash = pod.indexOf('/');
@@ -152,7 +160,25 @@ export class ControlPlane {
         socket.end('HTTP/1.1 401 Unauthorized\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
         return;
       }
-      wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, pod.slice(0, slash), pod.slice(slash + 1)));
+      const [namespace, name] = [pod.slice(0, slash), pod.slice(slash + 1)];
+      if (req.headers.upgrade?.toLowerCase() === streamProtocol) {
+        socket.write(`HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\nupgrade: ${streamProtocol}\r\n\r\n`);
+        const conn = this.#conn(namespace, name, () => lines.close());
+        const lines = new Lines(socket, (text) => this.#onReply(conn, text), maxReplyBytes);
+        conn.send = (text) => lines.send(text);
+        socket.on('error', () => {});
+        socket.on('close', () => this.#gone(conn));
+        this.#accept(conn);
+        return lines.receive(head);
+      }
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        const conn = this.#conn(namespace, name, () => ws.terminate());
+        conn.send = (text) => ws.send(text);
+        ws.on('message', (data) => this.#onReply(conn, String(data)));
+        ws.on('error', () => {});
+        ws.on('close', () => this.#gone(conn));
+        this.#accept(conn);
+      });
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -162,7 +188,7 @@ export class ControlPlane {
       });
     });
     const addr = server.address() as net.AddressInfo;
-    this.#address = `ws://127.0.0.1:${addr.port}`;
+    this.#address = `http://127.0.0.1:${addr.port}`;
     this.#server = server;
     this.#wss = wss;
   }
@@ -174,7 +200,7 @@ export class ControlPlane {
 
   /** Drops every proxy connection (they keep their config and reconnect); tests use it. */
   disconnectAll(): void {
-    for (const c of this.#conns) c.ws.terminate();
+    for (const c of this.#conns) c.close();
   }
 
   /** Closes the endpoint, the connections and the watches; idempotent. */
@@ -184,26 +210,28 @@ export class ControlPlane {
     if (this.#timer) clearTimeout(this.#timer);
     for (const u of this.#unsubscribe) u();
     this.#informers.close();
-    for (const c of this.#conns) c.ws.terminate();
+    for (const c of this.#conns) c.close();
     this.#conns.clear();
     this.#wss?.close();
     for (const s of this.#sockets) s.destroy();
     await new Promise<void>((resolve) => (this.#server ? this.#server.close(() => resolve()) : resolve()));
   }
 
-  #accept(ws: WebSocket, namespace: string, pod: string): void {
-    if (this.#closed) return void ws.terminate();
-    const conn: Conn = { ws, namespace, pod, connectedAt: Date.now() };
+  #conn(namespace: string, pod: string, close: () => void): Conn {
+    return { send: () => undefined, close, namespace, pod, connectedAt: Date.now() };
+  }
+
+  #accept(conn: Conn): void {
+    if (this.#closed) return conn.close();
     this.#conns.add(conn);
-    this.#log({ level: 'info', msg: 'proxy connected', pod: `${namespace}/${pod}` });
-    ws.on('message', (data) => this.#onReply(conn, String(data)));
-    ws.on('error', () => {});
-    ws.on('close', () => {
-      this.#conns.delete(conn);
-      this.#log({ level: 'info', msg: 'proxy disconnected', pod: `${namespace}/${pod}` });
-    });
+    this.#log({ level: 'info', msg: 'proxy connected', pod: `${conn.namespace}/${conn.pod}` });
     // A new proxy gets its snapshot at once, from a fresh index (no debounce: it is waiting to be ready).
     this.#push([conn]);
+  }
+
+  #gone(conn: Conn): void {
+    if (!this.#conns.delete(conn)) return;
+    this.#log({ level: 'info', msg: 'proxy disconnected', pod: `${conn.namespace}/${conn.pod}` });
   }
 
   #onReply(conn: Conn, text: string): void {
@@ -292,7 +320,7 @@ export class ControlPlane {
       c.sentVersion = version;
       c.full = false;
       c.resync = false;
-      c.ws.send(msg);
+      c.send(msg);
       this.#pushes++;
     }
   }

@@ -11,11 +11,11 @@
  * It also drops the connection-specific headers HTTP/2 forbids (RFC 9113 §8.2.2), so the request
  * path needs no HTTP/2 case for `connection: close` while draining.
  */
-import http2 from 'node:http2';
 import type { OutgoingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { Writable } from 'node:stream';
+import { nghttp2 } from './lazy.ts';
 
-const { NGHTTP2_INTERNAL_ERROR } = http2.constants;
+const NGHTTP2_INTERNAL_ERROR = nghttp2.INTERNAL_ERROR;
 
 /** Response headers HTTP/2 forbids; node would throw on them. */
 const connectionSpecific = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'http2-settings', 'te', 'trailer']);

@@ -15,10 +15,11 @@
  */
 import type { H1Server } from './h1/server.ts';
 import type http from 'node:http';
-import http2 from 'node:http2';
+import type http2 from 'node:http2';
 import type net from 'node:net';
 import type { ListenerCtx } from './engine.ts';
 import { H2Response } from './h2-response.ts';
+import { loadHttp2 } from './lazy.ts';
 
 /** The HTTP/2 client connection preface (RFC 9113 §3.4). */
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
@@ -114,7 +115,7 @@ export class H2Downstream {
   }
 
   #create(): Server {
-    const server = http2.createServer({ settings: { initialWindowSize: STREAM_WINDOW } }) as Server;
+    const server = loadHttp2().createServer({ settings: { initialWindowSize: STREAM_WINDOW } }) as Server;
     server[kDown] = this;
     server.on('session', onSession);
     server.on('stream', onStream);

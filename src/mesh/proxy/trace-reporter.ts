@@ -11,7 +11,7 @@
  * (non-2xx answer), `reports_failed` (network error or timeout), `timer_flushed`.
  */
 import http from 'node:http';
-import https from 'node:https';
+import { loadHttps } from './lazy.ts';
 import type { ProxyNode, TracingConfig } from './model.ts';
 
 /** The reporter's limits; defaults in reporterDefaults. */
@@ -167,7 +167,7 @@ export class TraceReporter {
   }
 
   #post(t: Target, body: string, spans: number): Promise<void> {
-    const lib = t.url.protocol === 'https:' ? https : http;
+    const lib = t.url.protocol === 'https:' ? loadHttps() : http;
     this.#agent ??= new lib.Agent({ keepAlive: true, maxSockets: 1 });
     return new Promise<void>((resolve) => {
       let settled = false;

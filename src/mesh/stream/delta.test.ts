@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import type net from 'node:net';
+import net from 'node:net';
 import { after, test } from 'node:test';
-import { WebSocketServer, type WebSocket } from 'ws';
 import type { ProxyConfig, RouteConfig, VirtualHost } from '../proxy/index.ts';
 import { applyDelta, DeltaBaseError } from './delta.ts';
+import { Lines } from './lines.ts';
 import { StreamClient, type ConfigMessage, type DeltaMessage, type ReplyMessage } from './stream.ts';
 
 function vhost(name: string, cluster: string): VirtualHost {
@@ -62,37 +61,48 @@ after(async () => {
   for (const s of servers) await s();
 });
 
-async function fakeControlPlane(): Promise<{ address: string; send(m: ConfigMessage | DeltaMessage): void; replies: ReplyMessage[]; connections: () => number; dropAll(): void }> {
-  const server = http.createServer();
+/** The control plane's end by hand: the upgrade answered byte for byte, then line-framed JSON. */
+async function fakeControlPlane(): Promise<{ address: string; send(m: ConfigMessage | DeltaMessage): void; replies: ReplyMessage[]; requests: string[]; connections: () => number; dropAll(): void; greet(m: ConfigMessage | DeltaMessage): void }> {
+  let greeting = '';
   const sockets = new Set<net.Socket>();
-  server.on('connection', (s: net.Socket) => {
-    sockets.add(s);
-    s.once('close', () => sockets.delete(s));
-  });
-  const wss = new WebSocketServer({ server });
-  let ws: WebSocket | undefined;
+  let current: net.Socket | undefined;
   let n = 0;
   const replies: ReplyMessage[] = [];
-  wss.on('connection', (w) => {
-    ws = w;
-    n++;
-    w.on('message', (d) => replies.push(JSON.parse(String(d)) as ReplyMessage));
+  const requests: string[] = [];
+  const server = net.createServer((s) => {
+    sockets.add(s);
+    s.once('close', () => sockets.delete(s));
+    let head = Buffer.alloc(0);
+    const onHead = (d: Buffer): void => {
+      head = Buffer.concat([head, d]);
+      const end = head.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      s.off('data', onHead);
+      requests.push(head.toString('latin1', 0, end));
+      // The next handshake's answer may carry a first message in the same write (and TCP segment).
+      s.write(`HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\nupgrade: skiff-config/1\r\n\r\n${greeting}`);
+      greeting = '';
+      current = s;
+      n++;
+      new Lines(s, (text) => replies.push(JSON.parse(text) as ReplyMessage), 1 << 20).receive(head.subarray(end + 4));
+    };
+    s.on('data', onHead);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   servers.push(async () => {
-    for (const c of wss.clients) c.terminate();
-    wss.close();
     for (const s of sockets) s.destroy();
     await new Promise((r) => server.close(r));
   });
   return {
-    address: `ws://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
-    send: (m) => ws!.send(JSON.stringify(m)),
+    address: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    send: (m) => current!.write(`${JSON.stringify(m)}\n`),
     replies,
+    requests,
     connections: () => n,
     dropAll: () => {
-      for (const c of wss.clients) c.terminate();
+      for (const s of sockets) s.destroy();
     },
+    greet: (m) => (greeting = `${JSON.stringify(m)}\n`),
   };
 }
 
@@ -120,6 +130,7 @@ test('the stream client merges a delta into its last applied config, NACKs a ref
   client.start();
   servers.push(async () => client.close());
   await until(() => cp.connections() === 1);
+  assert.deepEqual(cp.requests[0].split('\r\n'), ['GET /v1/config?pod=ns%2Fp HTTP/1.1', `host: ${cp.address.slice(7)}`, 'authorization: Bearer t', 'connection: Upgrade', 'upgrade: skiff-config/1']);
   const full = config();
   cp.send({ type: 'config', version: '1', nonce: 'n1', config: full });
   await until(() => cp.replies.length === 1);
@@ -168,10 +179,11 @@ test('after a reconnect the client needs a snapshot: a delta on top of another s
   await until(() => cp.connections() === 1);
   cp.send({ type: 'config', version: '7', nonce: 'a', config: config() });
   await until(() => cp.replies.length === 1);
+  // A restarted control plane counts versions from 1 again; its first message must be a snapshot.
+  // This delta comes with the handshake's answer, and is refused at once: the NACK still goes out.
+  cp.greet({ type: 'delta', version: '2', nonce: 'b', base: '1', set: {} });
   cp.dropAll();
   await until(() => cp.connections() === 2);
-  // A restarted control plane counts versions from 1 again; its first message must be a snapshot.
-  cp.send({ type: 'delta', version: '2', nonce: 'b', base: '1', set: {} });
   await until(() => cp.replies.length === 2);
   assert.equal((cp.replies[1] as { resync?: boolean }).resync, true);
   cp.send({ type: 'config', version: '1', nonce: 'c', config: config() });

@@ -4,5 +4,6 @@
  */
 export { StreamClient, streamDefaults, streamPath } from './stream.ts';
 export type { ConfigMessage, DeltaMessage, ReplyMessage, StreamClientOptions } from './stream.ts';
+export { Lines, streamProtocol } from './lines.ts';
 export { applyDelta, DeltaBaseError } from './delta.ts';
 export type { ConfigDelta, RouteConfigDelta } from './delta.ts';

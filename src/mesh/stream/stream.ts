@@ -1,15 +1,16 @@
 /**
  * The config stream between the control plane and its proxies (DESIGN §1, §4), Skiff's small
- * xDS: one WebSocket per proxy on loopback. The control plane sends a whole versioned snapshot
+ * xDS: one connection per proxy on loopback, an HTTP/1.1 upgrade to line-framed JSON (lines.ts). The control plane sends a whole versioned snapshot
  * (`config`) on connect, then deltas (`delta`, delta.ts) on top of the version it last sent; the
  * proxy answers each with `ack` or `nack` (keeping its previous config on NACK, as Envoy does). A
  * delta whose base is not the proxy's current version is NACKed with `resync`, and the control
  * plane answers that with a full snapshot. The proxy reconnects with capped backoff and keeps
  * serving its last good config while the control plane is away.
  */
-import WebSocket from 'ws';
+import net from 'node:net';
 import type { ProxyConfig } from '../proxy/index.ts';
 import { applyDelta, type ConfigDelta, DeltaBaseError } from './delta.ts';
+import { Lines, streamProtocol } from './lines.ts';
 
 /** Control plane → proxy: a whole snapshot. */
 export interface ConfigMessage {
@@ -38,11 +39,15 @@ export const streamDefaults = {
   /** First reconnect delay; doubles up to maxBackoffMs (with jitter). */
   backoffMs: 100,
   maxBackoffMs: 5000,
+  /** The handshake must finish within this. */
+  handshakeMs: 5000,
+  /** The largest message a proxy takes (a snapshot of a big mesh is a few MB). */
+  maxMessageBytes: 64 << 20,
 };
 
 /** What a stream client reports to its owner. */
 export interface StreamClientOptions {
-  /** `ws://127.0.0.1:<port>` */
+  /** `http://127.0.0.1:<port>` (`ws://` is taken as the same). */
   address: string;
   token: string;
   namespace: string;
@@ -57,13 +62,15 @@ export interface StreamClientOptions {
   onState?(s: { connected: boolean; lastVersion?: string; lastNack?: string }): void;
   log?(e: Record<string, unknown>): void;
   backoffMs?: number;
+  maxMessageBytes?: number;
   maxBackoffMs?: number;
 }
 
 /** A proxy's end of the stream: connects, applies snapshots in order, ACKs/NACKs, reconnects. */
 export class StreamClient {
   #opts: StreamClientOptions;
-  #ws: WebSocket | undefined;
+  #conn: Lines | undefined;
+  #socket: net.Socket | undefined;
   #closed = false;
   #delay: number;
   #timer: NodeJS.Timeout | undefined;
@@ -83,7 +90,7 @@ export class StreamClient {
 
   /** Starts connecting; idempotent. */
   start(): void {
-    if (this.#ws || this.#closed) return;
+    if (this.#socket || this.#closed) return;
     this.#connect();
   }
 
@@ -96,8 +103,8 @@ export class StreamClient {
   close(): void {
     this.#closed = true;
     if (this.#timer) clearTimeout(this.#timer);
-    this.#ws?.terminate();
-    this.#ws = undefined;
+    this.#socket?.destroy();
+    this.#socket = undefined;
   }
 
   #state(connected: boolean): void {
@@ -105,29 +112,42 @@ export class StreamClient {
   }
 
   #connect(): void {
-    const url = `${this.#opts.address}${streamPath}?pod=${encodeURIComponent(`${this.#opts.namespace}/${this.#opts.pod}`)}`;
-    const ws = new WebSocket(url, { headers: { authorization: `Bearer ${this.#opts.token}` }, perMessageDeflate: false, handshakeTimeout: 5000 });
-    this.#ws = ws;
-    ws.on('open', () => {
+    const url = new URL(this.#opts.address.replace(/^ws/, 'http'));
+    const path = `${streamPath}?pod=${encodeURIComponent(`${this.#opts.namespace}/${this.#opts.pod}`)}`;
+    const socket = net.connect(Number(url.port || 80), url.hostname);
+    this.#socket = socket;
+    socket.setTimeout(streamDefaults.handshakeMs, () => socket.destroy(new Error('config stream handshake timed out')));
+    socket.once('connect', () => {
+      socket.write(`GET ${path} HTTP/1.1\r\nhost: ${url.host}\r\nauthorization: Bearer ${this.#opts.token}\r\nconnection: Upgrade\r\nupgrade: ${streamProtocol}\r\n\r\n`);
+    });
+    // The answer's head, up to its blank line; what follows it is the first messages.
+    let head = Buffer.alloc(0);
+    const onHead = (chunk: Buffer): void => {
+      head = Buffer.concat([head, chunk]);
+      const end = head.indexOf('\r\n\r\n');
+      if (end < 0) {
+        if (head.length > 16384) socket.destroy(new Error('config stream handshake: answer head too long'));
+        return;
+      }
+      socket.off('data', onHead);
+      const status = /^HTTP\/1\.1 (\d{3})/.exec(head.toString('latin1', 0, Math.min(end, 64)))?.[1];
+      if (status !== '101') {
+        this.#opts.log?.({ level: 'warn', msg: 'control plane refused the config stream', address: this.#opts.address, status: status ?? 'not HTTP' });
+        return void socket.destroy();
+      }
+      socket.setTimeout(0);
+      this.#conn = new Lines(socket, (text) => this.#message(text), this.#opts.maxMessageBytes ?? streamDefaults.maxMessageBytes);
       this.#delay = this.#opts.backoffMs ?? streamDefaults.backoffMs;
       this.#opts.log?.({ level: 'info', msg: 'connected to the control plane', address: this.#opts.address });
       this.#state(true);
-    });
-    ws.on('message', (data) => {
-      let msg: ConfigMessage | DeltaMessage;
-      try {
-        msg = JSON.parse(String(data)) as ConfigMessage | DeltaMessage;
-      } catch {
-        return;
-      }
-      if (msg.type === 'config') this.#pending = [msg];
-      else if (msg.type === 'delta') this.#pending.push(msg);
-      else return;
-      void this.#drain();
-    });
-    ws.on('error', () => {});
-    ws.on('close', () => {
-      if (this.#ws === ws) this.#ws = undefined;
+      this.#conn.receive(head.subarray(end + 4));
+    };
+    socket.on('data', onHead);
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      const wasOpen = this.#conn?.socket === socket;
+      if (this.#socket === socket) this.#socket = undefined;
+      if (wasOpen) this.#conn = undefined;
       this.#state(false);
       if (this.#closed) return;
       // Full jitter keeps many sidecars from reconnecting in lockstep after a control-plane restart.
@@ -138,6 +158,19 @@ export class StreamClient {
         if (!this.#closed) this.#connect();
       }, wait);
     });
+  }
+
+  #message(text: string): void {
+    let msg: ConfigMessage | DeltaMessage;
+    try {
+      msg = JSON.parse(text) as ConfigMessage | DeltaMessage;
+    } catch {
+      return;
+    }
+    if (msg.type === 'config') this.#pending = [msg];
+    else if (msg.type === 'delta') this.#pending.push(msg);
+    else return;
+    void this.#drain();
   }
 
   async #drain(): Promise<void> {
@@ -160,8 +193,9 @@ export class StreamClient {
           if (e instanceof DeltaBaseError) reply.resync = true;
           this.#opts.log?.({ level: 'warn', msg: 'config rejected', version: msg.version, error: this.#lastNack });
         }
-        this.#state(this.#ws?.readyState === WebSocket.OPEN);
-        if (this.#ws?.readyState === WebSocket.OPEN) this.#ws.send(JSON.stringify(reply));
+        const open = this.#conn?.open === true;
+        this.#state(open);
+        if (open) this.#conn!.send(JSON.stringify(reply));
       }
     } finally {
       this.#applying = false;

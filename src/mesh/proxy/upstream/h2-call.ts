@@ -14,12 +14,13 @@
  * open after it (waitForTrailers) so the downstream client's trailers can follow.
  */
 import http from 'node:http';
-import http2 from 'node:http2';
+import type http2 from 'node:http2';
 import type net from 'node:net';
 import { Writable } from 'node:stream';
+import { nghttp2 } from '../lazy.ts';
 import type { UpstreamRequest } from './types.ts';
 
-const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM, NGHTTP2_FLAG_END_STREAM } = http2.constants;
+const { CANCEL: NGHTTP2_CANCEL, REFUSED_STREAM: NGHTTP2_REFUSED_STREAM, FLAG_END_STREAM: NGHTTP2_FLAG_END_STREAM } = nghttp2;
 
 /** Request headers HTTP/2 forbids or the pseudo-headers replace. */
 const dropped = new Set(['host', 'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'http2-settings', 'te']);

@@ -5,8 +5,9 @@
  * their connection under a symbol and report to its owner, so a connection allocates no closures
  * beyond node's createConnection hook.
  */
-import http2 from 'node:http2';
+import type http2 from 'node:http2';
 import net from 'node:net';
+import { loadHttp2 } from '../lazy.ts';
 import { CONNECT_CLOSED, connectFailure } from './failures.ts';
 import type { StreamSlot } from './h2-call.ts';
 import type { HostState, PendingStream } from './host.ts';
@@ -136,7 +137,7 @@ export function startSession(c: H2Conn): void {
   const s = c.socket;
   s.removeListener('timeout', onSocketTimeout);
   s.setTimeout(0);
-  const session = http2.connect(`http://${c.host.key}`, {
+  const session = loadHttp2().connect(`http://${c.host.key}`, {
     createConnection: () => s,
     settings: { enablePush: false, initialWindowSize: STREAM_WINDOW },
   }) as Owned<http2.ClientHttp2Session>;
