@@ -21,6 +21,7 @@ export { computeHash, podTemplateHashLabel } from './hash.ts';
 export { serviceDefaults } from './service-ips.ts';
 export { nodeDefaults } from './node.ts';
 export { Informer, Informers } from './informer.ts';
+export type { ChangeHandler, ChangeType } from './informer.ts';
 export { WorkQueue } from './queue.ts';
 
 /** Options of startControllers. */

@@ -5,7 +5,7 @@ import { makeRegistry, type RegistryFixture } from '../../api/testing.test-helpe
 import type { KObject } from '../../api/index.ts';
 import { istioCrds } from '../config/index.ts';
 import type { ProxyConfig } from '../proxy/index.ts';
-import { ControlPlane } from './server.ts';
+import { ControlPlane, podChangeMatters } from './server.ts';
 import { StreamClient } from '../stream/index.ts';
 
 let fx: RegistryFixture;
@@ -208,4 +208,52 @@ test('a proxy that lacks a delta\'s base gets a full snapshot at once; a reconne
   const m4 = await again.next();
   assert.equal(m4.type, 'config');
   assert.deepEqual(m4.config, m3.config);
+});
+
+test('only pod changes that some proxy config reads make a push: status writes of probes and containers do not', () => {
+  const pod: KObject = {
+    apiVersion: 'v1', kind: 'Pod',
+    metadata: { name: 'p', namespace: 'user11', resourceVersion: '5', labels: { app: 'a' } },
+    spec: { containers: [{ name: 'c', image: 'x', ports: [{ containerPort: 80 }] }] },
+    status: { phase: 'Running', podIP: '127.42.0.9', conditions: [{ type: 'Ready', status: 'False' }], containerStatuses: [{ name: 'c', ready: false, restartCount: 0 }] },
+  };
+  const next = (f: (p: KObject) => void): KObject => {
+    const n = structuredClone(pod);
+    n.metadata.resourceVersion = '6';
+    f(n);
+    return n;
+  };
+  // Probe results and container states: nothing a proxy sees.
+  assert.equal(podChangeMatters('MODIFIED', next((p) => {
+    p.status.conditions = [{ type: 'Ready', status: 'True' }];
+    p.status.containerStatuses = [{ name: 'c', ready: true, restartCount: 1 }];
+  }), pod), false);
+  // Labels, annotations, the address, the phase and the spec are read by the translation.
+  assert.equal(podChangeMatters('MODIFIED', next((p) => (p.metadata.labels = { app: 'b' })), pod), true);
+  assert.equal(podChangeMatters('MODIFIED', next((p) => (p.metadata.annotations = { 'sidecar.istio.io/inject': 'false' })), pod), true);
+  assert.equal(podChangeMatters('MODIFIED', next((p) => (p.status.podIP = '127.42.0.10')), pod), true);
+  assert.equal(podChangeMatters('MODIFIED', next((p) => (p.status.phase = 'Succeeded')), pod), true);
+  assert.equal(podChangeMatters('MODIFIED', next((p) => (p.spec.containers[0].ports = [{ containerPort: 81 }])), pod), true);
+  assert.equal(podChangeMatters('ADDED', pod, undefined), true);
+  assert.equal(podChangeMatters('DELETED', pod, undefined), true);
+});
+
+test('a lone change is pushed at once; changes that follow it within the debounce window wait for the burst to settle, at most debounceMaxMs', async () => {
+  // A one-minute debounce: only the leading edge and the burst cap can deliver within the test's wait.
+  const cp = new ControlPlane({ client: fx.reg, debounceMs: 60_000, debounceMaxMs: 300 });
+  await cp.start();
+  closers.push(() => cp.close());
+  const got: ProxyConfig[] = [];
+  const client = new StreamClient({ address: cp.address, token: cp.token, namespace: 'user11', pod: 'client', apply: async (config) => void got.push(config) });
+  client.start();
+  closers.push(() => client.close());
+  await until(() => got.length >= 1);
+  await setReviews('v1');
+  await until(() => reviewsClusters(got.at(-1)!).includes('outbound|9080|v1|reviews.user11.svc.cluster.local'));
+  const n = got.length;
+  await setReviews('v2');
+  await setReviews('v3');
+  await until(() => reviewsClusters(got.at(-1)!).includes('outbound|9080|v3|reviews.user11.svc.cluster.local'));
+  // v2 came within the window of v1, and v3 within that of v2: one push for both, after the cap.
+  assert.equal(got.length, n + 1);
 });

@@ -10,7 +10,7 @@ import http from 'node:http';
 import type net from 'node:net';
 import { WebSocketServer } from 'ws';
 import type { Client, KObject } from '../../api/index.ts';
-import { Informers } from '../../controllers/index.ts';
+import { type ChangeHandler, type ChangeType, Informers } from '../../controllers/index.ts';
 import type { ConfigMessage, ReplyMessage } from '../stream/index.ts';
 import { Lines, streamPath, streamProtocol } from '../stream/index.ts';
 import { type ConfigText, deltaJson, FragmentWriter, snapshotJson } from './push.ts';
@@ -19,10 +19,11 @@ import { buildIndex, buildProxyConfig, type MeshWorld } from './translate.ts';
 /** Control plane defaults, applied once. */
 export const controlPlaneDefaults = {
   /**
-   * Quiet time after a change before pushing. Istio waits 100 ms (PILOT_DEBOUNCE_AFTER); a local
-   * cluster has no API-server storms to absorb, so a short window keeps convergence fast.
+   * Quiet time after a change before pushing, once changes come in a burst (a lone change is pushed
+   * at once). Istio waits 100 ms after every change (PILOT_DEBOUNCE_AFTER); a local cluster has no
+   * API-server storms to absorb, so a short window keeps convergence fast.
    */
-  debounceMs: 20,
+  debounceMs: 10,
   /** A push happens at the latest this long after the first change of a burst (PILOT_DEBOUNCE_MAX). */
   debounceMaxMs: 500,
 };
@@ -42,6 +43,22 @@ const watched: Array<[keyof Omit<MeshWorld, 'mesh'>, string]> = [
 
 /** The largest reply a proxy sends (an ACK or a NACK with its error). */
 const maxReplyBytes = 1 << 20;
+
+/**
+ * The part of a pod that proxy configs are computed from: its metadata (labels, annotations, owner),
+ * spec (containers, ports, service account) and address and phase. Readiness reaches configs
+ * through EndpointSlices, which are watched too.
+ */
+function podMeshView(p: KObject): string {
+  const { resourceVersion: _rv, managedFields: _mf, generation: _g, ...meta } = p.metadata as KObject['metadata'] & { managedFields?: unknown; generation?: unknown };
+  const st = p.status as { podIP?: string; podIPs?: unknown; phase?: string } | undefined;
+  return JSON.stringify([meta, p.spec, st?.podIP, st?.podIPs, st?.phase]);
+}
+
+/** Whether a pod change can change some proxy's config (a push recomputes every proxy's). */
+export function podChangeMatters(type: ChangeType, obj: KObject, old: KObject | undefined): boolean {
+  return type !== 'MODIFIED' || !old || podMeshView(obj) !== podMeshView(old);
+}
 
 /** One connected proxy, over either transport. */
 interface Conn {
@@ -102,6 +119,7 @@ export class ControlPlane {
   #version = 0;
   #timer: NodeJS.Timeout | undefined;
   #burstStart = 0;
+  #lastChange = 0;
   #unsubscribe: Array<() => void> = [];
   #closed = false;
   #pushes = 0;
@@ -140,7 +158,9 @@ export class ControlPlane {
   async start(): Promise<void> {
     for (const [, res] of watched) {
       const inf = this.#informers.get(res);
-      this.#unsubscribe.push(inf.onChange(() => this.#changed()));
+      // Most pod updates are status writes (probe results, container states) that no proxy config reads.
+      const handler: ChangeHandler = res === 'pods' ? (type, obj, old) => void (podChangeMatters(type, obj, old) && this.#changed()) : () => this.#changed();
+      this.#unsubscribe.push(inf.onChange(handler));
     }
     await this.#informers.synced(watched.map(([, r]) => r));
     const server = http.createServer((_req, res) => {
@@ -266,11 +286,16 @@ export class ControlPlane {
   #changed(): void {
     if (this.#closed || !this.#server) return;
     const now = Date.now();
-    if (!this.#timer) this.#burstStart = now;
-    if (this.#timer) clearTimeout(this.#timer);
     const quiet = this.#opts.debounceMs ?? controlPlaneDefaults.debounceMs;
     const max = this.#opts.debounceMaxMs ?? controlPlaneDefaults.debounceMaxMs;
-    const wait = Math.max(0, Math.min(quiet, this.#burstStart + max - now));
+    // Leading edge: the first change after a quiet spell is pushed on the next turn of the event loop
+    // (with whatever changes that turn brings). A change that follows within `quiet` of the last one
+    // is debounced: a burst (a multi-object apply, a rollout) is pushed again once it settles.
+    const leading = !this.#timer && now - this.#lastChange >= quiet;
+    this.#lastChange = now;
+    if (!this.#timer) this.#burstStart = now;
+    if (this.#timer) clearTimeout(this.#timer);
+    const wait = leading ? 0 : Math.max(0, Math.min(quiet, this.#burstStart + max - now));
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       this.#push([...this.#conns]);

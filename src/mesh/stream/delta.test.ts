@@ -62,7 +62,7 @@ after(async () => {
 });
 
 /** The control plane's end by hand: the upgrade answered byte for byte, then line-framed JSON. */
-async function fakeControlPlane(): Promise<{ address: string; send(m: ConfigMessage | DeltaMessage): void; replies: ReplyMessage[]; requests: string[]; connections: () => number; dropAll(): void; greet(m: ConfigMessage | DeltaMessage): void }> {
+async function fakeControlPlane(): Promise<{ address: string; send(m: ConfigMessage | DeltaMessage): void; replies: ReplyMessage[]; requests: string[]; connections: () => number; dropAll(): void; greet(m: ConfigMessage | DeltaMessage): void; raw(b: Buffer, done: () => void): void }> {
   let greeting = '';
   const sockets = new Set<net.Socket>();
   let current: net.Socket | undefined;
@@ -103,6 +103,7 @@ async function fakeControlPlane(): Promise<{ address: string; send(m: ConfigMess
       for (const s of sockets) s.destroy();
     },
     greet: (m) => (greeting = `${JSON.stringify(m)}\n`),
+    raw: (b, done) => current!.write(b, () => done()),
   };
 }
 
@@ -189,4 +190,28 @@ test('after a reconnect the client needs a snapshot: a delta on top of another s
   cp.send({ type: 'config', version: '1', nonce: 'c', config: config() });
   await until(() => cp.replies.length === 3);
   assert.deepEqual(applied, ['7', '1']);
+});
+
+test('a snapshot many reads long, written in odd pieces with a delta behind it in the same write, arrives whole (read buffers are reused)', async () => {
+  const cp = await fakeControlPlane();
+  const applied: ProxyConfig[] = [];
+  const client = new StreamClient({ address: cp.address, token: 't', namespace: 'ns', pod: 'p', apply: async (c) => void applied.push(c) });
+  client.start();
+  servers.push(async () => client.close());
+  await until(() => cp.connections() === 1);
+  const big = config();
+  // ~400 KB of virtual hosts with multi-byte names, so pieces split characters too.
+  big.routes['80'].virtualHosts = Array.from({ length: 2000 }, (_, i) => vhost(`größe-ü-${i}.example`, 'ca'));
+  const text = Buffer.from(`${JSON.stringify({ type: 'config', version: '1', nonce: 'a', config: big })}\n${JSON.stringify({ type: 'delta', version: '2', nonce: 'b', base: '1', set: { outboundTrafficPolicy: 'REGISTRY_ONLY' } })}\n`);
+  assert.ok(text.length > 4 * 65536);
+  const write = (b: Buffer): Promise<void> => new Promise((r) => cp.raw(b, r));
+  for (let at = 0; at < text.length; ) {
+    const n = 1 + ((at * 7919) % 70001);
+    await write(text.subarray(at, at + n));
+    at += n;
+  }
+  await until(() => cp.replies.length === 2, 10_000);
+  assert.deepEqual(cp.replies.map((r) => r.type), ['ack', 'ack']);
+  assert.deepEqual(applied[0], big);
+  assert.equal(applied[1].outboundTrafficPolicy, 'REGISTRY_ONLY');
 });

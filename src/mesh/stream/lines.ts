@@ -19,13 +19,16 @@ export class Lines {
   #onLine: (text: string) => void;
   #max: number;
 
-  /** `maxBytes` caps one message: a longer line closes the connection (the peer is broken). */
-  constructor(socket: net.Socket, onLine: (text: string) => void, maxBytes: number) {
+  /**
+   * `maxBytes` caps one message: a longer line closes the connection (the peer is broken).
+   * `feed: 'manual'` is for sockets read through `onread`: their owner calls receive().
+   */
+  constructor(socket: net.Socket, onLine: (text: string) => void, maxBytes: number, feed: 'data' | 'manual' = 'data') {
     this.socket = socket;
     this.#onLine = onLine;
     this.#max = maxBytes;
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.receive(chunk));
+    if (feed === 'data') socket.on('data', (chunk: Buffer) => this.receive(chunk));
   }
 
   /** True while messages can be sent. */
@@ -45,7 +48,8 @@ export class Lines {
 
   /**
    * Takes bytes as if the socket had delivered them: the owner hands over what arrived after the
-   * handshake this way, once it holds this object (a message may be answered at once).
+   * handshake this way, once it holds this object (a message may be answered at once). `chunk` may
+   * be reused by the caller afterwards (an `onread` buffer): what is kept of it is copied.
    */
   receive(chunk: Buffer): void {
     let start = 0;
@@ -64,7 +68,7 @@ export class Lines {
       if (this.socket.destroyed) return;
     }
     if (start < chunk.length) {
-      this.#parts.push(chunk.subarray(start));
+      this.#parts.push(Buffer.from(chunk.subarray(start)));
       this.#size += chunk.length - start;
       if (this.#size > this.#max) this.socket.destroy(new Error(`config stream message over ${this.#max} bytes`));
     }
