@@ -10,7 +10,7 @@ import type { ContainerSpec } from './model.ts';
 
 /** Where a sidecar finds the control plane; set by `skiff up` when the mesh runs. */
 export interface MeshEndpoint {
-  /** `ws://127.0.0.1:<port>/` of the control plane's config stream. */
+  /** `http://127.0.0.1:<port>` of the control plane's config stream. */
   address: string;
   /** Bearer token the stream requires. */
   token: string;
