@@ -339,6 +339,11 @@ describe('sidecar lifecycle', () => {
     return r.stdout.split('\n').filter((l) => l && l.startsWith('|')).map((l) => l.slice(1).trim());
   }
 
+  /** Asserts a kubectl run succeeded; a failure shows what kubectl said. */
+  function succeeded(r: { code: number | null; stdout: string; stderr: string }): void {
+    assert.equal(r.code, 0, `kubectl exited ${r.code}: ${r.stdout}${r.stderr}`);
+  }
+
   /** `rollout status` of the test's deployment; a failure shows what kubectl said and the objects' state. */
   async function rolledOut(): Promise<void> {
     const r = await kl('rollout', 'status', 'deployment/userlist', '--timeout=90s');
@@ -347,16 +352,16 @@ describe('sidecar lifecycle', () => {
 
   test('rollout restart adds the sidecar once the namespace is labelled, and removes it once the label is gone', async (t) => {
     if (!hasShared) return t.skip(sharedMissing);
-    assert.equal((await skiff!.kubectl(['create', 'namespace', 'lifecycle'])).code, 0);
-    assert.equal((await kl('create', 'deployment', 'userlist', '--image=ssongman/userlist:v1')).code, 0);
+    succeeded(await skiff!.kubectl(['create', 'namespace', 'lifecycle']));
+    succeeded(await kl('create', 'deployment', 'userlist', '--image=ssongman/userlist:v1'));
     await allReady('lifecycle', 1);
-    assert.equal((await skiff!.kubectl(['label', 'namespace', 'lifecycle', 'istio-injection=enabled'])).code, 0);
-    assert.equal((await kl('rollout', 'restart', 'deployment/userlist')).code, 0);
+    succeeded(await skiff!.kubectl(['label', 'namespace', 'lifecycle', 'istio-injection=enabled']));
+    succeeded(await kl('rollout', 'restart', 'deployment/userlist'));
     await rolledOut();
     await allReady('lifecycle', 2);
     assert.deepEqual(await eventually(async () => ((await podContainers()).join() === 'istio-proxy userlist' ? await podContainers() : undefined)), ['istio-proxy userlist']);
-    assert.equal((await skiff!.kubectl(['label', 'namespace', 'lifecycle', 'istio-injection-'])).code, 0);
-    assert.equal((await kl('rollout', 'restart', 'deployment/userlist')).code, 0);
+    succeeded(await skiff!.kubectl(['label', 'namespace', 'lifecycle', 'istio-injection-']));
+    succeeded(await kl('rollout', 'restart', 'deployment/userlist'));
     await rolledOut();
     await allReady('lifecycle', 1);
     assert.deepEqual(await eventually(async () => ((await podContainers()).join() === 'userlist' ? await podContainers() : undefined)), ['userlist']);
