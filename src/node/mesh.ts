@@ -27,9 +27,12 @@ export const sidecarAdminPort = 15000;
  *   ~5–8 MB lower at the same CPU per request; a proxy's per-request garbage dies young, so the
  *   smaller nursery costs no measurable CPU;
  * - one V8 worker thread instead of one per core: ~2 MB less (each worker keeps its own malloc
- *   arena), and a sidecar's concurrent marking and compiling fit one thread.
+ *   arena), and a sidecar's concurrent marking and compiling fit one thread;
+ * - no memory reducer: it runs full GCs once a process goes quiet, which for a sidecar means after
+ *   every config change. Without it a one-route delta costs ~2.3 ms of CPU instead of ~3.3 ms (one
+ *   delta every 0.7 s), for ~1 MB more idle RSS and the same peak under load.
  */
-export const proxyNodeFlags = ['--max-semi-space-size=1', '--v8-pool-size=1'];
+export const proxyNodeFlags = ['--max-semi-space-size=1', '--v8-pool-size=1', '--no-memory-reducer'];
 
 /** True when the container runs Skiff's proxy (image istio/proxyv2). */
 export function isProxyContainer(spec: ContainerSpec): boolean {
