@@ -7,19 +7,10 @@ import { istioCrds } from '../config/index.ts';
 import type { ProxyConfig } from '../proxy/index.ts';
 import { ControlPlane, podChangeMatters } from './server.ts';
 import { StreamClient } from '../stream/index.ts';
+import { until } from '../stream/stream.test-helper.ts';
 
 let fx: RegistryFixture;
 const closers: Array<() => unknown> = [];
-
-async function until<T>(fn: () => T | undefined | false, ms = 5000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 function vs(dest: string): KObject {
   return { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'reviews', namespace: 'user11' }, spec: { hosts: ['reviews'], http: [{ route: [{ destination: { host: 'reviews', subset: dest } }] }] } };

@@ -5,6 +5,7 @@ import type { ProxyConfig, RouteConfig, VirtualHost } from '../proxy/index.ts';
 import { applyDelta, DeltaBaseError } from './delta.ts';
 import { Lines } from './lines.ts';
 import { StreamClient, type ConfigMessage, type DeltaMessage, type ReplyMessage } from './stream.ts';
+import { until } from './stream.test-helper.ts';
 
 function vhost(name: string, cluster: string): VirtualHost {
   return { name, domains: [name], routes: [{ name: 'default', match: {}, action: { kind: 'route', clusters: [{ cluster, weight: 100 }], timeoutMs: 0, retry: { numRetries: 0, retryOn: [], retryIgnorePreviousHosts: false, backoffBaseMs: 25 } } }] };
@@ -105,16 +106,6 @@ async function fakeControlPlane(): Promise<{ address: string; send(m: ConfigMess
     greet: (m) => (greeting = `${JSON.stringify(m)}\n`),
     raw: (b, done) => current!.write(b, () => done()),
   };
-}
-
-async function until<T>(fn: () => T | undefined | false, ms = 3000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 test('the stream client merges a delta into its last applied config, NACKs a refused one and keeps the base, and asks to resync when a delta does not fit', async () => {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, test } from 'node:test';
 import { Lines } from './lines.ts';
+import { until } from './stream.test-helper.ts';
 
 const closers: Array<() => void> = [];
 after(() => {
@@ -22,16 +23,6 @@ async function pair(): Promise<{ a: net.Socket; b: net.Socket }> {
   });
   await new Promise((r) => (a.connecting ? a.once('connect', r) : r(undefined)));
   return { a, b };
-}
-
-async function until<T>(fn: () => T | undefined | false, ms = 3000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 test('messages split at every byte, several in one chunk, and the bytes before the socket was handed over all arrive whole and in order', async () => {
