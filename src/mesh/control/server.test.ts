@@ -5,7 +5,7 @@ import { makeRegistry, type RegistryFixture } from '../../api/testing.test-helpe
 import type { KObject } from '../../api/index.ts';
 import { istioCrds } from '../config/index.ts';
 import type { ProxyConfig } from '../proxy/index.ts';
-import { ControlPlane, podChangeMatters } from './server.ts';
+import { ControlPlane, type ControlPlaneOptions, podChangeMatters } from './server.ts';
 import { StreamClient } from '../stream/index.ts';
 import { until } from '../stream/stream.test-helper.ts';
 
@@ -29,19 +29,31 @@ before(async () => {
   const pod = fx.reg.createSync('pods', 'user11', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'client', namespace: 'user11', labels: { app: 'client' } }, spec: { nodeName: 'n', containers: [{ name: 'c', image: 'curlimages/curl' }], initContainers: [{ name: 'istio-proxy', image: 'docker.io/istio/proxyv2:1.27.1', restartPolicy: 'Always' }] } });
   await fx.reg.updateStatus('pods', 'user11', { ...pod, status: { phase: 'Running', podIP: '127.42.200.1' } });
 });
+/** A started control plane on the fixture's registry (5 ms debounce unless `opts` says otherwise), closed after the tests. */
+async function startCp(opts: Partial<ControlPlaneOptions> = {}): Promise<ControlPlane> {
+  const cp = new ControlPlane({ client: fx.reg, debounceMs: 5, ...opts });
+  await cp.start();
+  closers.push(() => cp.close());
+  return cp;
+}
+
+/** A stream client for pod user11/client that records every config it applies, in order. */
+function recordingProxy(cp: ControlPlane): Array<{ config: ProxyConfig; version: string }> {
+  const got: Array<{ config: ProxyConfig; version: string }> = [];
+  const client = new StreamClient({ address: cp.address, token: cp.token, namespace: 'user11', pod: 'client', apply: async (config, version) => void got.push({ config, version }) });
+  client.start();
+  closers.push(() => client.close());
+  return got;
+}
+
 after(async () => {
   for (const c of closers.reverse()) await c();
   fx.close();
 });
 
 test('a proxy gets its snapshot on connect, a new one after a VirtualService change, and its ACKs are tracked', async () => {
-  const cp = new ControlPlane({ client: fx.reg, debounceMs: 5 });
-  await cp.start();
-  closers.push(() => cp.close());
-  const got: Array<{ config: ProxyConfig; version: string }> = [];
-  const client = new StreamClient({ address: cp.address, token: cp.token, namespace: 'user11', pod: 'client', apply: async (config, version) => void got.push({ config, version }) });
-  client.start();
-  closers.push(() => client.close());
+  const cp = await startCp();
+  const got = recordingProxy(cp);
   await until(() => got.length >= 1);
   assert.deepEqual(reviewsClusters(got[0].config), ['outbound|9080||reviews.user11.svc.cluster.local']);
   await fx.reg.create('virtualservices.networking.istio.io', 'user11', vs('v1'));
@@ -58,9 +70,7 @@ test('a proxy gets its snapshot on connect, a new one after a VirtualService cha
 });
 
 test('a NACK keeps the proxy on its previous version and is reported', async () => {
-  const cp = new ControlPlane({ client: fx.reg, debounceMs: 5 });
-  await cp.start();
-  closers.push(() => cp.close());
+  const cp = await startCp();
   let applied: string | undefined;
   let reject = false;
   const client = new StreamClient({
@@ -83,9 +93,7 @@ test('a NACK keeps the proxy on its previous version and is reported', async () 
 });
 
 test('the stream refuses a wrong token', async () => {
-  const cp = new ControlPlane({ client: fx.reg });
-  await cp.start();
-  closers.push(() => cp.close());
+  const cp = await startCp();
   const ws = new WebSocket(`${cp.address}/v1/config?pod=user11/client`, { headers: { authorization: 'Bearer nope' } });
   const status = await new Promise<number>((resolve) => ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)).on('error', () => resolve(-1)));
   assert.equal(status, 401);
@@ -107,9 +115,7 @@ test('a proxy keeps its last config while the control plane is gone and catches 
   await fx.reg.update('virtualservices.networking.istio.io', 'user11', { ...(await fx.reg.get('virtualservices.networking.istio.io', 'user11', 'reviews')), spec: vs('v3').spec });
   const seen = got.length;
   // The token is per control plane run; the new one takes over the old one's, as skiff up restarting with the same secret would.
-  cp = new ControlPlane({ client: fx.reg, debounceMs: 5, port, token });
-  await cp.start();
-  closers.push(() => cp.close());
+  cp = await startCp({ port, token });
   await until(() => got.length > seen && reviewsClusters(got.at(-1)!).includes('outbound|9080|v3|reviews.user11.svc.cluster.local'));
 });
 
@@ -132,13 +138,8 @@ async function setReviews(subset: string): Promise<void> {
 }
 
 test('after the first snapshot a change goes as a delta; merged in, it is the config a new proxy gets whole', async () => {
-  const cp = new ControlPlane({ client: fx.reg, debounceMs: 5 });
-  await cp.start();
-  closers.push(() => cp.close());
-  const got: Array<{ config: ProxyConfig; version: string }> = [];
-  const client = new StreamClient({ address: cp.address, token: cp.token, namespace: 'user11', pod: 'client', apply: async (config, version) => void got.push({ config, version }) });
-  client.start();
-  closers.push(() => client.close());
+  const cp = await startCp();
+  const got = recordingProxy(cp);
   await until(() => got.length >= 1);
   assert.equal(cp.deltas, 0, 'the first config is a snapshot');
   await setReviews('v2');
@@ -155,9 +156,7 @@ test('after the first snapshot a change goes as a delta; merged in, it is the co
 });
 
 test('a NACKed delta is followed by a full snapshot at the next change; deltas resume after it', async () => {
-  const cp = new ControlPlane({ client: fx.reg, debounceMs: 5 });
-  await cp.start();
-  closers.push(() => cp.close());
+  const cp = await startCp();
   const p = await rawProxy(cp);
   const m1 = await p.next();
   assert.equal(m1.type, 'config');
@@ -180,9 +179,7 @@ test('a NACKed delta is followed by a full snapshot at the next change; deltas r
 });
 
 test('a proxy that lacks a delta\'s base gets a full snapshot at once; a reconnecting proxy starts with one', async () => {
-  const cp = new ControlPlane({ client: fx.reg, debounceMs: 5 });
-  await cp.start();
-  closers.push(() => cp.close());
+  const cp = await startCp();
   const p = await rawProxy(cp);
   const m1 = await p.next();
   p.reply({ type: 'ack', version: m1.version, nonce: m1.nonce });
@@ -231,20 +228,15 @@ test('only pod changes that some proxy config reads make a push: status writes o
 
 test('a lone change is pushed at once; changes that follow it within the debounce window wait for the burst to settle, at most debounceMaxMs', async () => {
   // A one-minute debounce: only the leading edge and the burst cap can deliver within the test's wait.
-  const cp = new ControlPlane({ client: fx.reg, debounceMs: 60_000, debounceMaxMs: 300 });
-  await cp.start();
-  closers.push(() => cp.close());
-  const got: ProxyConfig[] = [];
-  const client = new StreamClient({ address: cp.address, token: cp.token, namespace: 'user11', pod: 'client', apply: async (config) => void got.push(config) });
-  client.start();
-  closers.push(() => client.close());
+  const cp = await startCp({ debounceMs: 60_000, debounceMaxMs: 300 });
+  const got = recordingProxy(cp);
   await until(() => got.length >= 1);
   await setReviews('v1');
-  await until(() => reviewsClusters(got.at(-1)!).includes('outbound|9080|v1|reviews.user11.svc.cluster.local'));
+  await until(() => reviewsClusters(got.at(-1)!.config).includes('outbound|9080|v1|reviews.user11.svc.cluster.local'));
   const n = got.length;
   await setReviews('v2');
   await setReviews('v3');
-  await until(() => reviewsClusters(got.at(-1)!).includes('outbound|9080|v3|reviews.user11.svc.cluster.local'));
+  await until(() => reviewsClusters(got.at(-1)!.config).includes('outbound|9080|v3|reviews.user11.svc.cluster.local'));
   // v2 came within the window of v1, and v3 within that of v2: one push for both, after the cap.
   assert.equal(got.length, n + 1);
 });

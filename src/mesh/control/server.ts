@@ -183,17 +183,15 @@ export class ControlPlane {
       const [namespace, name] = [pod.slice(0, slash), pod.slice(slash + 1)];
       if (req.headers.upgrade?.toLowerCase() === streamProtocol) {
         socket.write(`HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\nupgrade: ${streamProtocol}\r\n\r\n`);
-        const conn = this.#conn(namespace, name, () => lines.close());
         const lines = new Lines(socket, (text) => this.#onReply(conn, text), maxReplyBytes);
-        conn.send = (text) => lines.send(text);
+        const conn = this.#conn(namespace, name, (text) => lines.send(text), () => lines.close());
         socket.on('error', () => {});
         socket.on('close', () => this.#gone(conn));
         this.#accept(conn);
         return lines.receive(head);
       }
       wss.handleUpgrade(req, socket, head, (ws) => {
-        const conn = this.#conn(namespace, name, () => ws.terminate());
-        conn.send = (text) => ws.send(text);
+        const conn = this.#conn(namespace, name, (text) => ws.send(text), () => ws.terminate());
         ws.on('message', (data) => this.#onReply(conn, String(data)));
         ws.on('error', () => {});
         ws.on('close', () => this.#gone(conn));
@@ -237,8 +235,8 @@ export class ControlPlane {
     await new Promise<void>((resolve) => (this.#server ? this.#server.close(() => resolve()) : resolve()));
   }
 
-  #conn(namespace: string, pod: string, close: () => void): Conn {
-    return { send: () => undefined, close, namespace, pod, connectedAt: Date.now() };
+  #conn(namespace: string, pod: string, send: (text: string) => void, close: () => void): Conn {
+    return { send, close, namespace, pod, connectedAt: Date.now() };
   }
 
   #accept(conn: Conn): void {

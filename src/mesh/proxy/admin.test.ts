@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Registry } from '../../telemetry/index.ts';
-import { type AdminSource, configDump, configDumpText } from './admin.ts';
+import { type AdminSource, configDump, configDumpParts } from './admin.ts';
 import type { Compiled } from './compiled.ts';
 
 /** A compiled config as far as the dump reads it. */
@@ -12,6 +12,12 @@ function compiled(version: string, host: string): Compiled {
     clusters: { [`outbound|80||${host}`]: { name: `outbound|80||${host}`, endpoints: [{ address: '127.42.0.7', port: 80 }] } },
     source: { outbound: { '80': { port: 80, protocol: 'http', routeConfig: '80' } }, inbound: [], routes: { '80': { name: '80', virtualHosts: [{ name: host, domains: [host, 'line\nbreak "quoted"'] }] } }, accessLog: { enabled: true } },
   } as unknown as Compiled;
+}
+
+/** The whole dump as the admin port sends it, less the final newline. */
+function configDumpText(src: AdminSource): string {
+  const { head, tail } = configDumpParts(src);
+  return head + tail.toString();
 }
 
 test('the config dump text is JSON.stringify of the dump, the config part serialized once per config and the live parts fresh', () => {

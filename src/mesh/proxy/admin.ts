@@ -28,9 +28,13 @@ export interface AdminSource {
 /** Proxy version reported by /server_info. */
 export const proxyVersion = 'skiff-proxy/0.1.0';
 
-function send(res: http.ServerResponse, status: number, type: string, body: string): void {
-  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-cache, max-age=0' });
-  res.end(body);
+/** Answers with `body`: text, or parts written in order (bytes made once and kept, e.g. the dump's). */
+function send(res: http.ServerResponse, status: number, type: string, body: string | Buffer[]): void {
+  const length = typeof body === 'string' ? Buffer.byteLength(body) : body.reduce((n, b) => n + b.length, 0);
+  res.writeHead(status, { 'content-type': type, 'content-length': length, 'cache-control': 'no-cache, max-age=0' });
+  if (typeof body === 'string') return void res.end(body);
+  for (const b of body) res.write(b);
+  res.end();
 }
 
 function json(res: http.ServerResponse, v: unknown): void {
@@ -145,7 +149,7 @@ function statsText(src: AdminSource, filter: string | null): string {
   return `${(re ? lines.filter((l) => re!.test(l)) : lines).join('\n')}\n`;
 }
 
-/** The config dump as an object (what configDumpText() serializes). */
+/** The config dump as an object (what configDumpParts() serializes). */
 export function configDump(src: AdminSource): Record<string, unknown> {
   const c = src.config();
   return {
@@ -169,6 +173,7 @@ const liveFields = ['version', 'controlPlane', 'node', 'listeners'];
 /** Per config: the dump's members after the live ones, as the UTF-8 bytes that end the document. */
 const dumpTails = new WeakMap<object, Buffer>();
 const noConfig = {};
+const newline = Buffer.from('\n');
 
 /**
  * `JSON.stringify(configDump(src), null, 2)` as two parts: the few live members as text, and the
@@ -183,15 +188,9 @@ export function configDumpParts(src: AdminSource): { head: string; tail: Buffer 
     const rest = Object.keys(dump).filter((k) => !liveFields.includes(k)).map((k) => member(k, dump[k])).filter((m) => m !== undefined);
     dumpTails.set(key, (tail = Buffer.from(rest.length ? `${rest.join(',\n')}\n}` : '}')));
   }
+  // controlPlane and listeners are always there, so the head is never an empty object.
   const live = liveFields.map((k) => member(k, dump[k])).filter((m) => m !== undefined);
-  // `{` alone when nothing at all would be printed is not JSON.stringify's `{}`, but a dump always has listeners.
   return { head: `{\n${live.join(',\n')}${tail.length > 1 ? ',\n' : '\n'}`, tail };
-}
-
-/** The whole dump as text (tests compare it with JSON.stringify). */
-export function configDumpText(src: AdminSource): string {
-  const { head, tail } = configDumpParts(src);
-  return head + tail.toString();
 }
 
 /** One member of a pretty-printed object at depth 1; undefined when JSON.stringify would omit it. */
@@ -222,11 +221,7 @@ export function serveAdmin(src: AdminSource, _req: http.IncomingMessage, res: ht
       });
     case '/config_dump': {
       const { head, tail } = configDumpParts(src);
-      const start = Buffer.from(head);
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': start.length + tail.length + 1, 'cache-control': 'no-cache, max-age=0' });
-      res.write(start);
-      res.write(tail);
-      return void res.end('\n');
+      return send(res, 200, 'application/json', [Buffer.from(head), tail, newline]);
     }
     case '/clusters':
       return u.searchParams.get('format') === 'json' ? json(res, clustersJson(src)) : send(res, 200, 'text/plain', clustersText(src));
