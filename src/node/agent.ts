@@ -139,7 +139,7 @@ export class NodeAgent implements NodeRuntime {
       this.#runners.clear();
       await Promise.all([...runners.map((r) => r.stop({ graceSeconds: this.#settings.closeGraceSeconds, cleanup: false, events: false })), ...this.#stopping.values()]);
       await this.#appHost?.close();
-      this.#pids?.flush();
+      this.#pids?.close();
       await this.#events.flush();
       this.#events.close();
     })();
@@ -159,6 +159,7 @@ export class NodeAgent implements NodeRuntime {
     for (const r of this.#runners.values()) r.abandon();
     this.#runners.clear();
     this.#appHost?.abandon();
+    this.#pids?.abandon();
     this.#events.close();
   }
 

@@ -3,7 +3,7 @@
  * Skiff killed with -9 leaves no orphans: the next start kills every recorded group that is still
  * alive and still ours (same pid and same start time, so a reused pid is never hit).
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 
 /** One started container process (its pid is also its process group id: it runs detached). */
@@ -54,11 +54,46 @@ export function killGroup(pgid: number, signal: NodeJS.Signals): boolean {
   }
 }
 
-/** The pids file: records added and removed as containers start and stop, written atomically. */
+/**
+ * The records in a pids file's text. A write cut short by `kill -9` can leave the new list's first
+ * pages before the old list's rest; then every whole record either list left is taken (each names
+ * a group we started, and killOrphans checks the start time before killing).
+ */
+export function readRecords(text: string): PidRecord[] {
+  try {
+    const all = JSON.parse(text) as unknown;
+    return Array.isArray(all) ? (all as PidRecord[]) : [];
+  } catch {
+    const out: PidRecord[] = [];
+    for (const m of text.matchAll(/\{[^{}]*\}/g)) {
+      try {
+        out.push(JSON.parse(m[0]) as PidRecord);
+      } catch {
+        // A record cut in two: its group is in the other list or was never recorded.
+      }
+    }
+    return out;
+  }
+}
+
+/**
+ * The pids file: records added and removed as containers start and stop. Each write is one
+ * pwrite of the whole list at offset 0, padded with spaces to the file's length (JSON allows
+ * trailing blanks), so the file is never truncated: a `kill -9` of Skiff cannot tear a write() that
+ * has begun, and the next start reads either the old list or the new one. When the list shrinks to
+ * under half the file, it is replaced by a write and a rename instead, so the file does not stay big.
+ * (Rename-over and truncate make ext4 flush the data at once: ~1.7 ms per write on this VM, against
+ * ~0.1 ms in place.)
+ */
 export class PidFile {
   #file: string;
   #records = new Map<number, PidRecord>();
   #pending: NodeJS.Immediate | undefined;
+  /** The open file written in place, and its length in bytes. */
+  #fd: number | undefined;
+  #size = 0;
+  /** close() or abandon() ran: later writes (a pending one) replace the file and keep nothing open. */
+  #closed = false;
 
   constructor(dataDir: string) {
     this.#file = path.join(dataDir, 'node', 'pids.json');
@@ -73,14 +108,14 @@ export class PidFile {
   async killOrphans(): Promise<number> {
     let old: PidRecord[] = [];
     try {
-      old = JSON.parse(readFileSync(this.#file, 'utf8')) as PidRecord[];
+      old = readRecords(readFileSync(this.#file, 'utf8'));
     } catch {
-      // No file (first start) or a torn one: nothing to kill.
+      // No file (first start): nothing to kill.
     }
     let n = 0;
     const killed: number[] = [];
-    for (const r of Array.isArray(old) ? old : []) {
-      if (!Number.isInteger(r.pgid) || r.pgid <= 1) continue;
+    for (const r of old) {
+      if (!r || !Number.isInteger(r.pgid) || r.pgid <= 1) continue;
       if (isAlive(r.pgid)) {
         // The leader lives: only ours when it started at the recorded time.
         if (r.startTime !== undefined && processStartTime(r.pgid) !== r.startTime) continue;
@@ -116,6 +151,19 @@ export class PidFile {
     this.#flush();
   }
 
+  /** Writes pending changes and closes the file. */
+  close(): void {
+    this.flush();
+    this.abandon();
+  }
+
+  /** Closes the file without writing (the agent's stand-in for `kill -9`). */
+  abandon(): void {
+    this.#closed = true;
+    if (this.#fd !== undefined) closeSync(this.#fd);
+    this.#fd = undefined;
+  }
+
   // One write per turn of the event loop: starting 100 pods writes the file a few times, not 100
   // (each write is a rename, which costs milliseconds on overlay file systems). A Skiff killed inside
   // that window leaves at most the groups started in the same turn unrecorded.
@@ -132,10 +180,21 @@ export class PidFile {
     return [...this.#records.values()];
   }
 
-  // The file is small (one entry per running container) and rename makes each write atomic.
+  // The file is small (one entry per running container); see the class comment for how it is written.
   #flush(): void {
+    const text = Buffer.from(JSON.stringify([...this.#records.values()]));
+    if (this.#fd !== undefined && text.length >= this.#size / 2) {
+      const out = text.length >= this.#size ? text : Buffer.alloc(this.#size, ' ');
+      if (out !== text) text.copy(out);
+      writeSync(this.#fd, out, 0, out.length, 0);
+      this.#size = out.length;
+      return;
+    }
     const tmp = `${this.#file}.tmp`;
-    writeFileSync(tmp, JSON.stringify([...this.#records.values()]));
+    writeFileSync(tmp, text);
     renameSync(tmp, this.#file);
+    if (this.#fd !== undefined) closeSync(this.#fd);
+    this.#fd = this.#closed ? undefined : openSync(this.#file, 'r+');
+    this.#size = text.length;
   }
 }
