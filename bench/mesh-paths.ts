@@ -183,6 +183,64 @@ s.listen(${port}, ${JSON.stringify(ip)}, () => console.log('ready'));`;
   return { label, pids: [p.pid!] };
 }
 
+/**
+ * The floor of any Node proxy here: a raw-socket HTTP/1.1 forwarder with none of a sidecar's work.
+ * It finds the end of each request head, adds two headers (x-forwarded-proto, x-request-id) and
+ * writes the head to an idle keep-alive upstream connection (a LIFO pool); it reads the response
+ * head's Content-Length, waits for the whole body and writes head (plus `server: envoy`) and body
+ * back in one latin1 string. GET-style requests without bodies and Content-Length responses only:
+ * what the benchmark sends and the backend answers. One write and one read per direction, as a
+ * sidecar and HAProxy make.
+ */
+export async function startRawProxy(procs: Procs, label: string, ip: string, port: number, upstream: { ip: string; port: number }): Promise<Proc> {
+  const src = `import net from 'node:net';
+const idle = [];
+let ids = 0;
+function upData(chunk) {
+  const buf = this.buf ? Buffer.concat([this.buf, chunk]) : chunk;
+  const end = buf.indexOf('\\r\\n\\r\\n');
+  if (end < 0) { this.buf = buf; return; }
+  const head = buf.latin1Slice(0, end);
+  const m = /\\r\\ncontent-length: *(\\d+)/i.exec(head);
+  const total = end + 4 + (m ? Number(m[1]) : 0);
+  if (buf.length < total) { this.buf = buf; return; }
+  this.buf = null;
+  const d = this.down;
+  this.down = null;
+  idle.push(this);
+  d.write(head + '\\r\\nserver: envoy\\r\\n\\r\\n' + buf.latin1Slice(end + 4, total), 'latin1');
+}
+function upstream() {
+  const u = idle.pop();
+  if (u) return u;
+  const c = net.connect(${upstream.port}, ${JSON.stringify(upstream.ip)});
+  c.setNoDelay(true);
+  c.buf = null;
+  c.down = null;
+  c.on('data', upData);
+  c.on('error', () => {});
+  c.on('close', () => { const i = idle.indexOf(c); if (i >= 0) idle.splice(i, 1); if (c.down) c.down.destroy(); });
+  return c;
+}
+net.createServer({ noDelay: true }, (d) => {
+  d.buf = null;
+  d.on('error', () => {});
+  d.on('data', function (chunk) {
+    const buf = this.buf ? Buffer.concat([this.buf, chunk]) : chunk;
+    const end = buf.indexOf('\\r\\n\\r\\n');
+    if (end < 0) { this.buf = buf; return; }
+    this.buf = end + 4 < buf.length ? buf.subarray(end + 4) : null;
+    const u = upstream();
+    u.down = this;
+    u.write(buf.latin1Slice(0, end) + '\\r\\nx-forwarded-proto: http\\r\\nx-request-id: ' + (++ids).toString(16) + '\\r\\n\\r\\n', 'latin1');
+  });
+}).listen(${port}, ${JSON.stringify(ip)}, () => console.log('ready'));`;
+  const p = procs.start([...pinHigh(0), process.execPath, '--input-type=module', '-e', src]);
+  await firstLine(p);
+  await waitServing(label, ip, port, FQDN);
+  return { label, pids: [p.pid!] };
+}
+
 function proxyNode(name: string, podIP: string, appIP: string): ProxyNode {
   return {
     id: `sidecar~${podIP}~${name}.${NS}~${NS}.svc.cluster.local`,

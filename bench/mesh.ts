@@ -8,8 +8,12 @@
  *                   client would) → server sidecar (inbound) → backend (Istio's "both")
  *   haproxy 1/2     the same shapes with HAProxy (mode http), one and two chained processes
  *   nginx 1/2       the same shapes with nginx (proxy_pass, upstream keepalive)
- *   node 1          a naive node:http proxy (keep-alive agent, nothing else): the floor of any
- *                   Node proxy, for reading the sidecar's figures (BENCH_NODE_FLOOR=0 leaves it out)
+ *   raw 1/2         the floor of any Node proxy: a raw-socket forwarder that only finds the head's
+ *                   end, adds two headers and relays (mesh-paths.ts startRawProxy), one and two
+ *                   chained processes; the target table shows whether this floor itself meets each
+ *                   target (BENCH_RAW_FLOOR=0 leaves it out)
+ *   node 1          a naive node:http proxy (keep-alive agent, nothing else), the earlier floor
+ *                   (only with BENCH_NODE_FLOOR=1)
  * Load points, in interleaved rounds (path order rotated every round):
  *   max      `wrk -t1 -c16 -d5s` (1 s warm-up): the most requests one core (CPU 0, where the
  *            backend and every proxy of the path run) can carry, and CPU per request;
@@ -26,7 +30,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { clientSidecarConfig, FQDN, get, type Proc, serverSidecarConfig, startBackend, startHaproxy, startNginxProxy, startNodeProxy, startSidecar } from './mesh-paths.ts';
+import { clientSidecarConfig, FQDN, get, type Proc, serverSidecarConfig, startBackend, startHaproxy, startNginxProxy, startNodeProxy, startRawProxy, startSidecar } from './mesh-paths.ts';
 import { paced } from './paced.ts';
 import { cpuBusySeconds, cpuSeconds, freePort, have, median, pct, pinHigh, pinSelf, Procs, pssKB, raisedPriority, rssKB } from './util.ts';
 
@@ -143,7 +147,7 @@ async function dataplane(): Promise<void> {
   const procs = new Procs();
   const tmp = mkdtempSync(join(tmpdir(), 'skiff-bench-mesh-'));
   const net = randomNet();
-  const ip = { app: `${net}10`, server: `${net}11`, client: `${net}12`, clientApp: `${net}13`, haA: `${net}20`, haB: `${net}21`, ngA: `${net}30`, ngB: `${net}31`, node: `${net}40` };
+  const ip = { app: `${net}10`, server: `${net}11`, client: `${net}12`, clientApp: `${net}13`, haA: `${net}20`, haB: `${net}21`, ngA: `${net}30`, ngB: `${net}31`, node: `${net}40`, rawA: `${net}50`, rawB: `${net}51` };
   const sampler: { timer?: NodeJS.Timeout } = {};
   try {
     const port = await freePort(ip.app);
@@ -179,7 +183,15 @@ async function dataplane(): Promise<void> {
     paths.push({ key: 'nginx1', name: 'nginx, 1 hop', hops: 1, host: ip.ngB, port: ngBPort, authority, proxies: [ngB] });
     paths.push({ key: 'nginx2', name: 'nginx, 2 hops', hops: 2, host: ip.ngA, port: ngAPort, authority, proxies: [ngA, ngB] });
 
-    if (process.env.BENCH_NODE_FLOOR !== '0') {
+    if (process.env.BENCH_RAW_FLOOR !== '0') {
+      const rawBPort = await freePort(ip.rawB);
+      const rawB = await startRawProxy(procs, 'raw Node B', ip.rawB, rawBPort, { ip: ip.app, port });
+      const rawAPort = await freePort(ip.rawA);
+      const rawA = await startRawProxy(procs, 'raw Node A', ip.rawA, rawAPort, { ip: ip.rawB, port: rawBPort });
+      paths.push({ key: 'raw1', name: 'raw-socket Node floor, 1 hop', hops: 1, host: ip.rawB, port: rawBPort, authority, proxies: [rawB] });
+      paths.push({ key: 'raw2', name: 'raw-socket Node floor, 2 hops', hops: 2, host: ip.rawA, port: rawAPort, authority, proxies: [rawA, rawB] });
+    }
+    if (process.env.BENCH_NODE_FLOOR === '1') {
       const nodePort = await freePort(ip.node);
       const nodeProxy = await startNodeProxy(procs, 'node proxy', ip.node, nodePort, { ip: ip.app, port });
       paths.push({ key: 'node1', name: 'naive Node proxy, 1 hop (floor)', hops: 1, host: ip.node, port: nodePort, authority, proxies: [nodeProxy] });
@@ -269,7 +281,7 @@ function report(paths: Path[], results: Map<string, Run[]>, idle: Map<string, nu
   const has = (k: string): boolean => results.has(`${k} max`);
   const ratio = (a: number, b: number): string => (Number.isFinite(a / b) ? (a / b).toFixed(2) : '—');
   out.push('', '| ratio | max rps | proxy CPU/req at max | added p50 at 1,000 rps | added p99 at 1,000 rps | proxy CPU/req at 1,000 rps |', '|---|---|---|---|---|---|');
-  for (const [a, b] of [['skiff1', 'haproxy1'], ['skiff2', 'haproxy2'], ['skiff1', 'nginx1'], ['skiff2', 'nginx2'], ['skiff1', 'node1'], ['node1', 'haproxy1'], ['nginx1', 'haproxy1'], ['nginx2', 'haproxy2']]) {
+  for (const [a, b] of [['skiff1', 'haproxy1'], ['skiff2', 'haproxy2'], ['skiff1', 'nginx1'], ['skiff2', 'nginx2'], ['skiff1', 'raw1'], ['skiff2', 'raw2'], ['raw1', 'haproxy1'], ['raw2', 'haproxy2'], ['skiff1', 'node1'], ['node1', 'haproxy1'], ['nginx1', 'haproxy1'], ['nginx2', 'haproxy2']]) {
     if (!has(a) || !has(b)) continue;
     const name = (k: string): string => paths.find((p) => p.key === k)!.name;
     out.push(`| ${name(a)} / ${name(b)} | ${ratio(med(`${a} max`, (r) => r.rps), med(`${b} max`, (r) => r.rps))} | ${ratio(cpuUs(`${a} max`), cpuUs(`${b} max`))} | ${ratio(added(`${a} 1k`, (r) => r.p50), added(`${b} 1k`, (r) => r.p50))} | ${ratio(added(`${a} 1k`, (r) => r.p99), added(`${b} 1k`, (r) => r.p99))} | ${ratio(cpuUs(`${a} 1k`), cpuUs(`${b} 1k`))} |`);
@@ -285,15 +297,18 @@ function report(paths: Path[], results: Map<string, Run[]>, idle: Map<string, nu
     const vServer = vcpu('skiff1 1k', 0);
     const vClient = vcpu('skiff2 1k', 0);
     const rss = (k: string): number => peak.get(k)! / 1024;
+    // Whether the floor itself (no routing, no metrics) meets a ratio target: if it does not, no Node sidecar can here.
+    const floor = has('raw1') && has('raw2');
+    const floorCell = (v: number, base: number, limit: number): string => (floor ? `${fmt(v, 1)} = ${ratio(v, base)}×: ${ok(v <= limit * base)}` : '—');
     out.push(
       '',
-      '| target (issue 4) | server sidecar | client sidecar | |',
-      '|---|---|---|---|',
-      `| CPU per request ≤ 2× HAProxy's (same hop, at max load) | ${fmt(server, 1)} µs = ${ratio(server, haHop)}× (HAProxy ${fmt(haHop, 1)} µs) | ${fmt(client, 1)} µs = ${ratio(client, haFirst)}× (HAProxy ${fmt(haFirst, 1)} µs) | ${ok(server <= 2 * haHop)} / ${ok(client <= 2 * haFirst)} |`,
-      `| CPU per request ≤ 2× HAProxy's (same hop, at 1,000 rps) | ${fmt(cpuUs('skiff1 1k', 0), 1)} µs = ${ratio(cpuUs('skiff1 1k', 0), cpuUs('haproxy1 1k', 0))}× | ${fmt(cpuUs('skiff2 1k', 0), 1)} µs = ${ratio(cpuUs('skiff2 1k', 0), cpuUs('haproxy2 1k', 0))}× | ${ok(cpuUs('skiff1 1k', 0) <= 2 * cpuUs('haproxy1 1k', 0))} / ${ok(cpuUs('skiff2 1k', 0) <= 2 * cpuUs('haproxy2 1k', 0))} |`,
-      `| two-hop added p50 at 1,000 rps ≤ 1.5× HAProxy's two-hop | ${fmt(twoHop)} µs = ${ratio(twoHop, haTwoHop)}× (HAProxy +${fmt(haTwoHop)} µs) | (the pair) | ${ok(twoHop <= 1.5 * haTwoHop)} |`,
-      `| ≤ 0.10 vCPU per 1,000 rps (Istio 1.24: 0.20) | ${vServer.toFixed(3)} | ${vClient.toFixed(3)} | ${ok(vServer <= 0.1)} / ${ok(vClient <= 0.1)} |`,
-      `| RSS ≤ 60 MB under load (Istio 1.24's figure) | ${rss('server sidecar').toFixed(1)} MB | ${rss('client sidecar').toFixed(1)} MB | ${ok(rss('server sidecar') <= 60)} / ${ok(rss('client sidecar') <= 60)} |`,
+      `| target (issue 4) | server sidecar | client sidecar | | raw-socket Node floor${floor ? '' : ' (not run)'} |`,
+      '|---|---|---|---|---|',
+      `| CPU per request ≤ 2× HAProxy's (same hop, at max load) | ${fmt(server, 1)} µs = ${ratio(server, haHop)}× (HAProxy ${fmt(haHop, 1)} µs) | ${fmt(client, 1)} µs = ${ratio(client, haFirst)}× (HAProxy ${fmt(haFirst, 1)} µs) | ${ok(server <= 2 * haHop)} / ${ok(client <= 2 * haFirst)} | ${floorCell(cpuUs('raw1 max', 0), haHop, 2)} |`,
+      `| CPU per request ≤ 2× HAProxy's (same hop, at 1,000 rps) | ${fmt(cpuUs('skiff1 1k', 0), 1)} µs = ${ratio(cpuUs('skiff1 1k', 0), cpuUs('haproxy1 1k', 0))}× | ${fmt(cpuUs('skiff2 1k', 0), 1)} µs = ${ratio(cpuUs('skiff2 1k', 0), cpuUs('haproxy2 1k', 0))}× | ${ok(cpuUs('skiff1 1k', 0) <= 2 * cpuUs('haproxy1 1k', 0))} / ${ok(cpuUs('skiff2 1k', 0) <= 2 * cpuUs('haproxy2 1k', 0))} | ${floorCell(cpuUs('raw1 1k', 0), cpuUs('haproxy1 1k', 0), 2)} |`,
+      `| two-hop added p50 at 1,000 rps ≤ 1.5× HAProxy's two-hop | ${fmt(twoHop)} µs = ${ratio(twoHop, haTwoHop)}× (HAProxy +${fmt(haTwoHop)} µs) | (the pair) | ${ok(twoHop <= 1.5 * haTwoHop)} | ${floor ? floorCell(added('raw2 1k', (r) => r.p50), haTwoHop, 1.5) : '—'} |`,
+      `| ≤ 0.10 vCPU per 1,000 rps (Istio 1.24: 0.20) | ${vServer.toFixed(3)} | ${vClient.toFixed(3)} | ${ok(vServer <= 0.1)} / ${ok(vClient <= 0.1)} | ${floor ? `${vcpu('raw1 1k', 0).toFixed(3)} (HAProxy ${vcpu('haproxy1 1k', 0).toFixed(3)}): ${ok(vcpu('raw1 1k', 0) <= 0.1)}` : '—'} |`,
+      `| RSS ≤ 60 MB under load (Istio 1.24's figure) | ${rss('server sidecar').toFixed(1)} MB | ${rss('client sidecar').toFixed(1)} MB | ${ok(rss('server sidecar') <= 60)} / ${ok(rss('client sidecar') <= 60)} | ${floor ? `${rss('raw Node B').toFixed(1)} MB` : '—'} |`,
     );
   }
   out.push('', `CPU 0 busy time not used by the path's processes (foreign load), median per run: ${paths.map((p) => `${p.key} ${med(`${p.key} max`, (r) => r.foreign).toFixed(2)} s / ${med(`${p.key} 1k`, (r) => r.foreign).toFixed(2)} s`).join('; ')} (max / 1k)`);
