@@ -16,8 +16,15 @@ Flags for up:
 ${upFlags.map((f) => `  --${f.name.padEnd(14)} ${f.help}`).join('\n')}
 `;
 
+/** Commands whose own flags are Skiff's (app and load pass theirs to the app, as fortio reads -h itself). */
+const ownFlags = new Set(['up', 'analyze', 'proxy', 'version']);
+
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
+  if (ownFlags.has(cmd) && rest.some((a) => a === '--help' || a === '-h')) {
+    process.stdout.write(usage);
+    return 0;
+  }
   switch (cmd) {
     case 'up':
       return (await import('./up.ts')).up(rest);
