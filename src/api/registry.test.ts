@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ApiError } from './errors.ts';
+import { podDeletion } from './registry.ts';
 import { configMap, deployment, makeRegistry, widgetCrd } from './testing.test-helper.ts';
 import type { KObject, WatchEvent } from './types.ts';
 
@@ -326,6 +327,60 @@ test('`deleteSync()` of an object with finalizers sets deletionTimestamp; it goe
   assert.equal(kept.metadata.deletionTimestamp, marked.metadata.deletionTimestamp);
   f.reg.patchSync('configmaps', 'default', 'c', 'merge', { metadata: { finalizers: null } });
   assert.equal(f.store.get('configmaps', 'default', 'c'), undefined);
+});
+
+test('podDeletion() follows the pod strategy: unscheduled, finished or grace 0 now; terminating ones only shorten', () => {
+  const pod = (spec: Record<string, unknown>, status: Record<string, unknown> = {}, meta: Record<string, unknown> = {}): KObject => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', ...meta }, spec, status });
+  const scheduled = { nodeName: 'vm', terminationGracePeriodSeconds: 30 };
+  assert.equal(podDeletion(pod(scheduled), undefined), 30);
+  assert.equal(podDeletion(pod(scheduled), 5), 5);
+  assert.equal(podDeletion(pod(scheduled), 0), 'now');
+  assert.equal(podDeletion(pod(scheduled), -3), 1);
+  assert.equal(podDeletion(pod({ ...scheduled, terminationGracePeriodSeconds: 0 }), undefined), 'now');
+  assert.equal(podDeletion(pod({ terminationGracePeriodSeconds: 30 }), undefined), 'now');
+  assert.equal(podDeletion(pod(scheduled, { phase: 'Succeeded' }), undefined), 'now');
+  assert.equal(podDeletion(pod(scheduled, { phase: 'Failed' }), 10), 'now');
+  const terminating = { deletionTimestamp: '2026-01-01T00:00:30Z', deletionGracePeriodSeconds: 30 };
+  assert.equal(podDeletion(pod(scheduled, {}, terminating), undefined), 'pending');
+  assert.equal(podDeletion(pod(scheduled, {}, terminating), 30), 'pending');
+  assert.equal(podDeletion(pod(scheduled, {}, terminating), 60), 'pending');
+  assert.equal(podDeletion(pod(scheduled, {}, terminating), 2), 2);
+  assert.equal(podDeletion(pod(scheduled, {}, terminating), 0), 'now');
+  assert.equal(podDeletion(pod(scheduled, {}, { deletionTimestamp: '2026-01-01T00:00:00Z', deletionGracePeriodSeconds: 0 }), undefined), 'now');
+});
+
+test('`deleteSync()` of a scheduled pod marks it Terminating until a delete with grace 0; status writes keep it', (t) => {
+  const f = makeRegistry();
+  t.after(() => f.close());
+  const spec = { nodeName: 'vm', containers: [{ name: 'app', image: 'busybox' }] };
+  f.reg.createSync('pods', 'default', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec });
+  const before = Date.now();
+  const marked = f.reg.deleteSync('pods', 'default', 'p');
+  assert.equal(marked.metadata.deletionGracePeriodSeconds, 30);
+  const at = Date.parse(marked.metadata.deletionTimestamp ?? '');
+  assert.ok(at >= Math.floor(before / 1000) * 1000 + 30_000 && at <= Date.now() + 30_000, marked.metadata.deletionTimestamp);
+  // Again without a grace period, or with a longer one: nothing changes.
+  const rev = f.store.revision;
+  f.reg.deleteSync('pods', 'default', 'p');
+  f.reg.deleteSync('pods', 'default', 'p', { gracePeriodSeconds: 45 });
+  assert.equal(f.store.revision, rev);
+  // The node agent's status writes while it stops the containers keep the pod.
+  const cur = f.reg.getSync('pods', 'default', 'p');
+  f.reg.writeSync('pods', 'default', { ...cur, status: { phase: 'Running' } }, 'status');
+  const kept = f.reg.getSync('pods', 'default', 'p');
+  assert.equal(kept.metadata.deletionTimestamp, marked.metadata.deletionTimestamp);
+  assert.equal(kept.metadata.deletionGracePeriodSeconds, 30);
+  // A shorter grace period moves the deletionTimestamp back by the difference.
+  const shorter = f.reg.deleteSync('pods', 'default', 'p', { gracePeriodSeconds: 5 });
+  assert.equal(shorter.metadata.deletionGracePeriodSeconds, 5);
+  assert.equal(Date.parse(shorter.metadata.deletionTimestamp ?? ''), at - 25_000);
+  // Grace 0 (the node agent's, or kubectl's --force --grace-period=0) removes it.
+  f.reg.deleteSync('pods', 'default', 'p', { gracePeriodSeconds: 0, preconditions: { uid: marked.metadata.uid } });
+  assert.equal(f.store.get('pods', 'default', 'p'), undefined);
+  // An unscheduled pod goes at once.
+  f.reg.createSync('pods', 'default', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'q' }, spec: { containers: spec.containers } });
+  f.reg.deleteSync('pods', 'default', 'q');
+  assert.equal(f.store.get('pods', 'default', 'q'), undefined);
 });
 
 test('`deleteSync()` with Orphan and Foreground adds the orphan and foregroundDeletion finalizers', (t) => {

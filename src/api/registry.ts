@@ -32,6 +32,30 @@ function nowStamp(): string {
   return new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 }
 
+/**
+ * What a DELETE of a pod does, as Kubernetes' pod strategy (CheckGracefulDelete) and the generic
+ * registry's BeforeDelete decide it:
+ * - `now`: the pod is removed at once: it was never scheduled, it has finished, the grace period
+ *   asked for (else its terminationGracePeriodSeconds) is 0, or it was already terminating with none;
+ * - `pending`: it is already terminating, and the request does not shorten the grace period;
+ * - a grace period in seconds: the pod gets a deletionTimestamp that far ahead and stays, Terminating,
+ *   until its node agent has stopped it and deletes it with a grace period of 0.
+ */
+export function podDeletion(pod: KObject, requested: number | undefined): 'now' | 'pending' | number {
+  const m = pod.metadata;
+  if (m.deletionTimestamp) {
+    const current = m.deletionGracePeriodSeconds as number | undefined;
+    if (!current) return 'now';
+    if (requested === undefined || requested >= current) return 'pending';
+    return requested <= 0 ? 'now' : requested;
+  }
+  let period = requested ?? (pod.spec?.terminationGracePeriodSeconds as number | undefined) ?? 0;
+  const phase = pod.status?.phase;
+  if (!pod.spec?.nodeName || phase === 'Succeeded' || phase === 'Failed') period = 0;
+  if (period < 0) period = 1;
+  return period === 0 ? 'now' : period;
+}
+
 function clone<T>(o: T): T {
   return JSON.parse(JSON.stringify(o)) as T;
 }
@@ -365,9 +389,11 @@ export class Registry implements Client {
       obj.metadata.creationTimestamp = old.metadata.creationTimestamp;
       obj.metadata.namespace = old.metadata.namespace;
       obj.metadata.deletionTimestamp = old.metadata.deletionTimestamp;
+      obj.metadata.deletionGracePeriodSeconds = old.metadata.deletionGracePeriodSeconds;
       obj.metadata.generation = old.metadata.generation;
       delete obj.metadata.managedFields;
       if (!obj.metadata.deletionTimestamp) delete obj.metadata.deletionTimestamp;
+      if (obj.metadata.deletionGracePeriodSeconds === undefined) delete obj.metadata.deletionGracePeriodSeconds;
       if (obj.metadata.generation === undefined) delete obj.metadata.generation;
       if (info.subresources.includes('status')) {
         if (old.status === undefined) delete obj.status;
@@ -400,8 +426,10 @@ export class Registry implements Client {
     obj.kind = info.kind;
     delete obj.metadata.resourceVersion;
     if (opts.dryRun) return this.#decorate(info, JSON.stringify({ ...obj, metadata: { ...obj.metadata, resourceVersion: String(cur.rv) } }), opts.version);
-    // A deleted object whose last finalizer is gone leaves the store now.
-    if (obj.metadata.deletionTimestamp && !(obj.metadata.finalizers ?? []).length && !(info.key === 'namespaces' && (obj.spec?.finalizers ?? []).length)) {
+    // A deleted object whose last finalizer is gone leaves the store now; a pod still in its grace
+    // period (deletionGracePeriodSeconds > 0) stays until its node agent deletes it (upstream's
+    // ShouldDeleteDuringUpdate).
+    if (obj.metadata.deletionTimestamp && !(obj.metadata.deletionGracePeriodSeconds as number | undefined) && !(obj.metadata.finalizers ?? []).length && !(info.key === 'namespaces' && (obj.spec?.finalizers ?? []).length)) {
       const removed = this.store.remove(info.key, nsName, name, cur.rv, (rv) => {
         obj.metadata.resourceVersion = String(rv);
         return JSON.stringify(obj);
@@ -479,6 +507,22 @@ export class Registry implements Client {
     const isNamespace = info.key === 'namespaces';
     if (isNamespace && ['default', 'kube-system', 'kube-public'].includes(name)) {
       throw new ApiError('Forbidden', `namespaces "${name}" is forbidden: this namespace may not be deleted`, { name, kind: 'namespaces' });
+    }
+    if (info.key === 'pods') {
+      const d = podDeletion(obj, opts.gracePeriodSeconds);
+      if (d === 'pending') return this.#decorate(info, cur.json, opts.version);
+      if (d !== 'now') {
+        // A shorter grace period moves the deletionTimestamp back by the difference, as upstream.
+        const was = obj.metadata.deletionTimestamp ? Date.parse(obj.metadata.deletionTimestamp) - (obj.metadata.deletionGracePeriodSeconds as number) * 1000 : Date.now();
+        obj.metadata.deletionTimestamp = new Date(was + d * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+        obj.metadata.deletionGracePeriodSeconds = d;
+        if (opts.dryRun) return this.#decorate(info, JSON.stringify(obj), opts.version);
+        const stored = this.store.put(info.key, nsName, name, cur.rv, (rv) => {
+          obj.metadata.resourceVersion = String(rv);
+          return JSON.stringify(obj);
+        });
+        return this.#decorate(info, stored.json, opts.version);
+      }
     }
     const graceful = finalizers.length > 0 || (isNamespace && (obj.spec?.finalizers ?? []).length > 0);
     if (graceful) {

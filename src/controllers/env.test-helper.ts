@@ -24,6 +24,7 @@ export function startEnv(opts: Partial<ControllerOptions> = {}): Env {
   registry.createSync('namespaces', undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } });
   const logs: Array<Record<string, unknown>> = [];
   const controllers = startControllers(registry, { nodeName: 'skiff-test', registry, log: (e) => logs.push(e), ...opts });
+  const kubelet = finalizeTerminatingPods(registry);
   let closed = false;
   return {
     registry,
@@ -33,11 +34,30 @@ export function startEnv(opts: Partial<ControllerOptions> = {}): Env {
     close() {
       if (closed) return;
       closed = true;
+      kubelet.close();
       controllers.close();
       store.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The kubelet's part in pod deletion, with no containers to stop: a pod that became Terminating is
+ * deleted with grace period 0 (the node agent does this once a pod's processes are gone).
+ */
+function finalizeTerminatingPods(registry: Registry): Closeable {
+  return registry.watch('pods', undefined, {}, (ev) => {
+    const pod = ev.object as KObject;
+    if (ev.type === 'DELETED' || !pod.metadata?.deletionTimestamp) return;
+    setImmediate(() => {
+      try {
+        registry.deleteSync('pods', pod.metadata.namespace, pod.metadata.name ?? '', { gracePeriodSeconds: 0, preconditions: { uid: pod.metadata.uid } });
+      } catch {
+        // Gone already.
+      }
+    });
+  });
 }
 
 /** Polls `fn` until it returns a truthy value; throws with `what` after the deadline. */

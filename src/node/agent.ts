@@ -188,11 +188,17 @@ export class NodeAgent implements NodeRuntime {
     const key = `${pod.metadata.namespace}/${pod.metadata.name}`;
     const runner = this.#runners.get(uid);
     if (type === 'DELETED' || (runner && pod.metadata.deletionTimestamp)) {
-      if (runner) this.#remove(runner, pod);
+      if (runner) this.#remove(runner, pod, type !== 'DELETED');
       else if (type === 'DELETED') this.#ips.release(uid);
       return;
     }
-    if (pod.spec?.nodeName !== this.#nodeName || pod.metadata.deletionTimestamp) return;
+    if (pod.spec?.nodeName !== this.#nodeName) return;
+    if (pod.metadata.deletionTimestamp) {
+      // Terminating with nothing of it running here (it finished, never started, or Skiff restarted
+      // meanwhile and killed its processes): it can go. One being stopped goes when its stop ends.
+      if (!this.#stopping.has(uid)) this.#finalize(pod);
+      return;
+    }
     if (runner) {
       runner.update(pod);
       return;
@@ -222,7 +228,11 @@ export class NodeAgent implements NodeRuntime {
   }
 
   /** Stops a deleted pod's containers and cleans its sandbox; a pod still in the store (finalizers) keeps its logs. */
-  #remove(runner: PodRunner, pod: KObject): void {
+  /**
+   * Stops a pod's containers (SIGTERM, its grace period, SIGKILL). A pod that is still in the API
+   * (Terminating: `finalize`) is then deleted for good, as the kubelet does once its containers are gone.
+   */
+  #remove(runner: PodRunner, pod: KObject, finalize: boolean): void {
     const uid = runner.uid;
     this.#runners.delete(uid);
     const key = `${pod.metadata.namespace}/${pod.metadata.name}`;
@@ -231,8 +241,20 @@ export class NodeAgent implements NodeRuntime {
     const p = runner
       .stop({ graceSeconds: grace, cleanup: true, events: true })
       .catch((e: unknown) => this.#log({ level: 'warn', msg: 'pod stop failed', pod: key, error: String(e) }))
-      .finally(() => this.#stopping.delete(uid));
+      .finally(() => {
+        this.#stopping.delete(uid);
+        if (finalize) this.#finalize(pod);
+      });
     this.#stopping.set(uid, p);
+  }
+
+  /** Deletes a terminating pod with grace period 0 (only that pod: its uid is a precondition). */
+  #finalize(pod: KObject): void {
+    const name = pod.metadata.name ?? '';
+    this.#client.delete('pods', pod.metadata.namespace, name, { gracePeriodSeconds: 0, preconditions: { uid: pod.metadata.uid } }).catch((e: unknown) => {
+      // Gone already, or a new pod of the same name (Conflict): nothing of this one is left to delete.
+      if (!isNotFound(e) && !isConflict(e)) this.#log({ level: 'warn', msg: 'pod delete failed', pod: `${pod.metadata.namespace}/${name}`, error: String(e) });
+    });
   }
 
   get #host(): RunnerHost {

@@ -201,6 +201,38 @@ test('faults: a port already taken gets a clear error in the logs and the pod st
   assert.ok(backedOff, 'the pod shows the failing container');
 });
 
+test('deleting a pod shows Terminating until its process has ended; --force --grace-period=0 removes it at once', async () => {
+  // The container takes 2 s to stop after SIGTERM, so the pod is seen Terminating meanwhile.
+  let r = await k('run', 'slowstop', '--image=busybox', '--', 'sh', '-c', 'trap "sleep 2; exit 0" TERM; while true; do sleep 0.2; done');
+  assert.equal(r.code, 0, r.stderr);
+  r = await k('run', 'forced', '--image=busybox', '--', 'sleep', '3600');
+  assert.equal(r.code, 0, r.stderr);
+  r = await k('wait', '--for=condition=Ready', 'pod/slowstop', 'pod/forced', '--timeout=30s');
+  assert.equal(r.code, 0, r.stderr);
+  const group = recordedGroups(skiff).find((g) => g.pod === `${ns}/slowstop`);
+  assert.ok(group, 'the pod process is recorded');
+
+  r = await k('delete', 'pod', 'slowstop', '--wait=false');
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout.trim(), 'pod "slowstop" deleted');
+  r = await k('get', 'pod', 'slowstop', '-o', 'jsonpath={.metadata.deletionGracePeriodSeconds}');
+  assert.equal(r.stdout, '30');
+  r = await k('get', 'pod', 'slowstop');
+  assert.match(r.stdout, /slowstop\s+1\/1\s+Terminating\s+0/);
+  r = await k('wait', '--for=delete', 'pod/slowstop', '--timeout=30s');
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(alive(group.pgid), false, 'the process ended before the pod left the API');
+
+  const forced = recordedGroups(skiff).find((g) => g.pod === `${ns}/forced`);
+  assert.ok(forced);
+  r = await k('delete', 'pod', 'forced', '--force', '--grace-period=0');
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /pod "forced" force deleted/);
+  r = await k('get', 'pod', 'forced');
+  assert.match(r.stderr, /pods "forced" not found/);
+  assert.ok(await eventually(() => !alive(forced.pgid), 15_000), 'the force-deleted pod is stopped too');
+});
+
 test('8. delete -f removes everything, and no process is left', async () => {
   await k('delete', 'ingress', 'userlist-ingress');
   await k('delete', 'svc', 'userlist-svc2');
@@ -211,8 +243,9 @@ test('8. delete -f removes everything, and no process is left', async () => {
   const groups = recordedGroups(skiff).map((g) => g.pgid);
   const gone = await eventually(() => recordedGroups(skiff).length === 0 && groups.every((p) => !alive(p)), 40_000);
   assert.ok(gone, `still running: ${JSON.stringify(recordedGroups(skiff))}`);
-  r = await k('get', 'pods');
-  assert.match(r.stdout + r.stderr, /No resources found/);
+  // The pods leave the API once their processes are gone (Terminating until then).
+  const empty = await eventually(async () => /No resources found/.test((r = await k('get', 'pods')).stdout + r.stderr), 10_000);
+  assert.ok(empty, r.stdout + r.stderr);
 });
 
 test('restarting Skiff while pods run, even after kill -9, leaves no duplicates or orphans', async () => {
