@@ -14,78 +14,22 @@
  *
  * Sessions are h2c with prior knowledge over sockets the pool dials itself (bound to the pod IP,
  * as pool.ts does and for the same reason: a connect failure reaches the router as UF before any
- * stream exists). Counters have the HTTP/1.1 pool's names so the cluster can add them up.
+ * stream exists). Limits, counters, the pending queue and the idle sweep are the HTTP/1.1 pool's
+ * (breakers.ts), so the cluster adds both pools' counters up.
  */
 import type http from 'node:http';
 import { performance } from 'node:perf_hooks';
-import type { Cluster } from '../model.ts';
-import { CONNECT_TIMEOUT, OVERFLOW, POOL_CLOSED } from './failures.ts';
+import { NOOP_CANCEL, PoolBreakers } from './breakers.ts';
+import { CONNECT_TIMEOUT, POOL_CLOSED } from './failures.ts';
 import { H2Call } from './h2-call.ts';
-import { CLOSED, CONNECTING, DRAINING, dialH2, H2Conn, type H2ConnOwner, H2Host, READY, startSession } from './h2-conn.ts';
-import { type HostState, type PendingOwner, PendingStream, type RequestCallback } from './host.ts';
-import { FixedQueue } from './queue.ts';
-import { isLoopback } from './sockets.ts';
+import { CLOSED, CONNECTING, DRAINING, dialH2, type H2Conn, type H2ConnOwner, H2Host, READY, startSession } from './h2-conn.ts';
+import type { HostState, PendingStream, RequestCallback } from './host.ts';
 import type { StreamFailure, UpstreamRequest } from './types.ts';
 
-const NOOP_CANCEL = Object.freeze({ cancel(): void {} });
-
-function sweepIdle(pool: H2Pool): void {
-  pool.sweepIdle();
-}
-
 /** The HTTP/2 pool and circuit breakers of one cluster (see the file comment). */
-export class H2Pool implements PendingOwner, H2ConnOwner {
-  #maxConnections = Infinity;
-  #maxPending = Infinity;
-  #maxRequests = Infinity;
-  #maxPerConnection = 0;
-  #connectTimeoutMs = 10_000;
-  #idleTimeoutMs = 0;
-  readonly #localAddress: string;
+export class H2Pool extends PoolBreakers implements H2ConnOwner {
   readonly #hosts = new Map<HostState, H2Host>();
   readonly #conns = new Set<H2Conn>();
-  #idleTimer: NodeJS.Timeout | undefined;
-  #draining = false;
-  #closed = false;
-
-  // Counters read by the cluster's stats() (Envoy's names without the prefix).
-  cxTotal = 0;
-  cxActive = 0;
-  cxOverflow = 0;
-  cxConnectFail = 0;
-  cxConnectTimeout = 0;
-  rqTotal = 0;
-  rqActive = 0;
-  pendingActive = 0;
-  pendingOverflow = 0;
-
-  constructor(cluster: Cluster, localAddress: string) {
-    this.#localAddress = localAddress;
-    this.configure(cluster);
-  }
-
-  /** Takes the limits of a (new version of the) cluster; open sessions stay. */
-  configure(cluster: Cluster): void {
-    const cb = cluster.circuitBreakers;
-    this.#maxConnections = cb.maxConnections;
-    this.#maxPending = cb.maxPendingRequests;
-    this.#maxRequests = cb.maxRequests;
-    this.#maxPerConnection = cluster.maxRequestsPerConnection;
-    this.#connectTimeoutMs = cluster.connectTimeoutMs;
-    this.#idleTimeoutMs = cluster.idleTimeoutMs;
-    if (this.#idleTimer !== undefined) {
-      clearInterval(this.#idleTimer);
-      this.#idleTimer = undefined;
-      this.#armIdle();
-    }
-  }
-
-  /** The source address for connections to `host` (as Pool.bindAddress). */
-  bindAddress(host: HostState): string | undefined {
-    const local = this.#localAddress;
-    if (!local || (isLoopback(local) && !isLoopback(host.address))) return undefined;
-    return local;
-  }
 
   #rec(host: HostState): H2Host {
     let r = this.#hosts.get(host);
@@ -97,13 +41,13 @@ export class H2Pool implements PendingOwner, H2ConnOwner {
   #room(c: H2Conn): number {
     if (c.state !== READY) return 0;
     let room = (c.session!.remoteSettings.maxConcurrentStreams ?? Infinity) - c.active;
-    if (this.#maxPerConnection > 0) room = Math.min(room, this.#maxPerConnection - c.uses);
+    if (this.maxPerConnection > 0) room = Math.min(room, this.maxPerConnection - c.uses);
     return room;
   }
 
   /** Starts a request under the breakers (see UpstreamCluster.request). The callback may run synchronously. */
   request(host: HostState, req: UpstreamRequest, cb: RequestCallback): { cancel(): void } {
-    if (this.#closed) {
+    if (this.closed) {
       cb(POOL_CLOSED);
       return NOOP_CANCEL;
     }
@@ -111,28 +55,16 @@ export class H2Pool implements PendingOwner, H2ConnOwner {
     for (let i = 0; i < r.conns.length; i++) {
       const c = r.conns[i];
       if (this.#room(c) <= 0) continue;
-      if (this.rqActive >= this.#maxRequests) {
-        this.pendingOverflow++;
-        cb(OVERFLOW);
-        return NOOP_CANCEL;
-      }
+      if (this.rqActive >= this.maxRequests) return this.overflow(cb);
       this.#issue(c, req, cb);
       return NOOP_CANCEL;
     }
-    if (this.pendingActive >= this.#maxPending) {
-      this.pendingOverflow++;
-      cb(OVERFLOW);
-      return NOOP_CANCEL;
-    }
-    const p = new PendingStream(this, host, req, cb);
-    r.pending.push(p);
-    r.pendingLive++;
-    this.pendingActive++;
+    const p = this.enqueue(host, r, req, cb);
+    if (p === undefined) return NOOP_CANCEL;
     this.#connectMore(host, r);
     return p;
   }
 
-  /** Withdraws a pending request; it stays in its host's ring, skipped when it reaches the head. */
   cancel(p: PendingStream): void {
     p.pool = null;
     const r = this.#hosts.get(p.host);
@@ -142,9 +74,9 @@ export class H2Pool implements PendingOwner, H2ConnOwner {
 
   /** Dials while no connecting session can take the pending requests and the breakers allow. */
   #connectMore(host: HostState, r: H2Host): void {
-    const per = this.#maxPerConnection > 0 ? this.#maxPerConnection : Infinity;
-    while (!this.#closed && r.pendingLive > 0 && (r.connecting === 0 || r.pendingLive > r.connecting * per)) {
-      if (this.cxActive >= this.#maxConnections) {
+    const per = this.maxPerConnection > 0 ? this.maxPerConnection : Infinity;
+    while (!this.closed && r.pendingLive > 0 && (r.connecting === 0 || r.pendingLive > r.connecting * per)) {
+      if (this.cxActive >= this.maxConnections) {
         this.cxOverflow++;
         if (r.conns.length > 0) return;
       }
@@ -153,7 +85,7 @@ export class H2Pool implements PendingOwner, H2ConnOwner {
   }
 
   #dial(host: HostState, r: H2Host): void {
-    const c = dialH2(this, host, r, this.#connectTimeoutMs);
+    const c = dialH2(this, host, r, this.connectTimeoutMs);
     r.conns.push(c);
     r.connecting++;
     host.cxActive++;
@@ -183,33 +115,17 @@ export class H2Pool implements PendingOwner, H2ConnOwner {
     if (c.state !== CONNECTING) return;
     this.#retire(c);
     if (failure.reason === 'connect-failure') this.cxConnectFail++;
-    const r = c.rec;
-    if (r.pendingLive === 0) return;
-    // Detach the queue first: callbacks may retry into this host and must land in a fresh queue.
-    const q = r.pending;
-    r.pending = new FixedQueue<PendingStream>(4);
-    this.pendingActive -= r.pendingLive;
-    r.pendingLive = 0;
-    for (let p = q.shift(); p !== undefined; p = q.shift()) {
-      if (p.pool === null) continue;
-      p.pool = null;
-      p.cb(failure);
-    }
+    this.failPending(c.rec, failure);
   }
 
   /** Attaches pending requests of the session's host while it has room (Envoy checks maxRequests at attach). */
   #serve(c: H2Conn): void {
     const r = c.rec;
     while (r.pendingLive > 0 && this.#room(c) > 0) {
-      const p = r.pending.shift();
+      const p = this.dequeue(r);
       if (p === undefined) break;
-      if (p.pool === null) continue;
-      p.pool = null;
-      r.pendingLive--;
-      this.pendingActive--;
-      if (this.rqActive >= this.#maxRequests) {
-        this.pendingOverflow++;
-        p.cb(OVERFLOW);
+      if (this.rqActive >= this.maxRequests) {
+        this.overflow(p.cb);
         continue;
       }
       this.#issue(c, p.req, p.cb);
@@ -240,7 +156,7 @@ export class H2Pool implements PendingOwner, H2ConnOwner {
       return;
     }
     cb(undefined, call as unknown as http.ClientRequest);
-    if (this.#maxPerConnection > 0 && c.uses >= this.#maxPerConnection) this.drainConn(c);
+    if (this.maxPerConnection > 0 && c.uses >= this.maxPerConnection) this.drainConn(c);
   }
 
   /** A stream of the session closed (its H2Call). */
@@ -261,11 +177,11 @@ export class H2Pool implements PendingOwner, H2ConnOwner {
   /** A ready session without streams: closed when the pool or host drains, else idle (unref'd). */
   #maybeIdle(c: H2Conn): void {
     if (c.state !== READY || c.active > 0) return;
-    if (this.#draining || c.host.removed) return this.#closeConn(c);
+    if (this.draining || c.host.removed) return this.#closeConn(c);
     c.idleSince = performance.now();
     // Idle sessions must not keep the process alive (node's Agent does the same for sockets).
     c.session?.unref();
-    this.#armIdle();
+    this.armIdle();
   }
 
   /** The session's peer settings changed (listener): more room may have opened. */
@@ -293,7 +209,7 @@ export class H2Pool implements PendingOwner, H2ConnOwner {
   sessionClosed(c: H2Conn): void {
     if (c.state === CLOSED) return;
     this.#retire(c);
-    if (!this.#closed && c.rec.pendingLive > 0) this.#connectMore(c.host, c.rec);
+    if (!this.closed && c.rec.pendingLive > 0) this.#connectMore(c.host, c.rec);
   }
 
   /** Accounting for a connection leaving the pool; idempotent. Its streams still end one by one. */
@@ -311,28 +227,14 @@ export class H2Pool implements PendingOwner, H2ConnOwner {
     if (r.conns.length === 0 && r.pendingLive === 0 && this.#hosts.get(c.host) === r) this.#hosts.delete(c.host);
   }
 
-  #armIdle(): void {
-    const t = this.#idleTimeoutMs;
-    if (this.#idleTimer !== undefined || !(t > 0) || !Number.isFinite(t)) return;
-    // One coarse sweep per pool instead of a timer per session (as pool.ts).
-    const period = Math.min(1000, Math.max(5, Math.floor(t / 4)));
-    this.#idleTimer = setInterval(sweepIdle, period, this);
-    this.#idleTimer.unref();
-  }
-
-  /** Closes sessions idle for idleTimeoutMs; stops the sweep when none is idle. */
-  sweepIdle(): void {
-    const deadline = performance.now() - this.#idleTimeoutMs;
+  protected closeIdle(deadline: number): boolean {
     let idle = 0;
     for (const c of this.#conns) {
       if (c.state !== READY || c.active > 0) continue;
       if (c.idleSince <= deadline) this.#closeConn(c);
       else idle++;
     }
-    if (idle === 0 && this.#idleTimer !== undefined) {
-      clearInterval(this.#idleTimer);
-      this.#idleTimer = undefined;
-    }
+    return idle > 0;
   }
 
   /** An endpoint left the cluster: its idle sessions close now, busy ones after their streams. */
@@ -344,32 +246,19 @@ export class H2Pool implements PendingOwner, H2ConnOwner {
 
   /** The cluster left the config (or became HTTP/1.1): as drainHost for every session. */
   drain(): void {
-    this.#draining = true;
+    this.draining = true;
     for (const c of [...this.#conns]) this.drainConn(c);
   }
 
   /** Destroys every session and fails pending requests; idempotent. */
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    if (this.#idleTimer !== undefined) clearInterval(this.#idleTimer);
-    this.#idleTimer = undefined;
+    if (!this.closing()) return;
     for (const c of [...this.#conns]) {
       this.#retire(c);
       if (c.session) c.session.destroy();
       else c.socket.destroy();
     }
-    for (const r of this.#hosts.values()) {
-      const q = r.pending;
-      r.pending = new FixedQueue<PendingStream>(4);
-      this.pendingActive -= r.pendingLive;
-      r.pendingLive = 0;
-      for (let p = q.shift(); p !== undefined; p = q.shift()) {
-        if (p.pool === null) continue;
-        p.pool = null;
-        p.cb(POOL_CLOSED);
-      }
-    }
+    this.failAll(this.#hosts.values());
     this.#hosts.clear();
   }
 }

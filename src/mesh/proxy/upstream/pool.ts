@@ -22,10 +22,9 @@
  */
 import type http from 'node:http';
 import { performance } from 'node:perf_hooks';
-import type { Cluster } from '../model.ts';
 import type { StreamFailure, UpstreamRequest } from './types.ts';
-import { type HostState, PendingStream, type RequestCallback } from './host.ts';
-import { FixedQueue } from './queue.ts';
+import { NOOP_CANCEL, PoolBreakers } from './breakers.ts';
+import type { HostState, PendingStream, RequestCallback } from './host.ts';
 import { CONNECT_CLOSED, CONNECT_TIMEOUT, OVERFLOW, POOL_CLOSED } from './failures.ts';
 import {
   BUSY,
@@ -40,7 +39,6 @@ import {
   connectDone,
   dial,
   exchange,
-  isLoopback,
   kHost,
   kIdleSince,
   kState,
@@ -48,100 +46,33 @@ import {
   kUses,
 } from './sockets.ts';
 
-const NOOP_CANCEL = Object.freeze({ cancel(): void {} });
-
-function sweepIdle(pool: Pool): void {
-  pool.sweepIdle();
-}
-
 /** The connection pool and circuit breakers of one cluster (see the file comment). */
-export class Pool implements SocketOwner {
-  #maxConnections = Infinity;
-  #maxPending = Infinity;
-  #maxRequests = Infinity;
-  #maxPerConnection = 0;
-  #connectTimeoutMs = 10_000;
-  #idleTimeoutMs = 0;
-  readonly #localAddress: string;
+export class Pool extends PoolBreakers implements SocketOwner {
   /** Every socket of the pool (HTTP and TCP), so close() can destroy them. */
   readonly #sockets = new Set<PooledSocket>();
   /** Hosts with connections (a host with pending requests always has one), so close() can fail their queues. */
   readonly #hosts = new Set<HostState>();
   #idleCount = 0;
-  #idleTimer: NodeJS.Timeout | undefined;
-  #draining = false;
-  #closed = false;
-
-  // Counters read by stats() (Envoy's names without the prefix).
-  cxTotal = 0;
-  cxActive = 0;
-  cxOverflow = 0;
-  cxConnectFail = 0;
-  cxConnectTimeout = 0;
-  rqTotal = 0;
-  rqActive = 0;
-  pendingActive = 0;
-  pendingOverflow = 0;
-
-  constructor(cluster: Cluster, localAddress: string) {
-    this.#localAddress = localAddress;
-    this.configure(cluster);
-  }
-
-  /** Takes the limits of a (new version of the) cluster; open connections stay. */
-  configure(cluster: Cluster): void {
-    const cb = cluster.circuitBreakers;
-    this.#maxConnections = cb.maxConnections;
-    this.#maxPending = cb.maxPendingRequests;
-    this.#maxRequests = cb.maxRequests;
-    this.#maxPerConnection = cluster.maxRequestsPerConnection;
-    this.#connectTimeoutMs = cluster.connectTimeoutMs;
-    this.#idleTimeoutMs = cluster.idleTimeoutMs;
-    if (this.#idleTimer !== undefined) {
-      clearInterval(this.#idleTimer);
-      this.#idleTimer = undefined;
-      this.#armIdle();
-    }
-  }
-
-  /** The source address for connections to `host`: the pod IP, unless that cannot reach it (a loopback pod IP and a remote passthrough destination). */
-  bindAddress(host: HostState): string | undefined {
-    const local = this.#localAddress;
-    if (!local || (isLoopback(local) && !isLoopback(host.address))) return undefined;
-    return local;
-  }
 
   /** Starts a request under the breakers (see UpstreamCluster.request). The callback may run synchronously. */
   request(host: HostState, req: UpstreamRequest, cb: RequestCallback): { cancel(): void } {
-    if (this.#closed) {
+    if (this.closed) {
       cb(POOL_CLOSED);
       return NOOP_CANCEL;
     }
     if (host.idle.length > 0) {
-      if (this.rqActive >= this.#maxRequests) {
-        this.pendingOverflow++;
-        cb(OVERFLOW);
-        return NOOP_CANCEL;
-      }
+      if (this.rqActive >= this.maxRequests) return this.overflow(cb);
       const s = host.idle.pop() as PooledSocket;
       this.#idleCount--;
       this.#issue(s, host, req, cb);
       return NOOP_CANCEL;
     }
-    if (this.pendingActive >= this.#maxPending) {
-      this.pendingOverflow++;
-      cb(OVERFLOW);
-      return NOOP_CANCEL;
-    }
-    const p = new PendingStream(this, host, req, cb);
-    host.pending.push(p);
-    host.pendingLive++;
-    this.pendingActive++;
+    const p = this.enqueue(host, host, req, cb);
+    if (p === undefined) return NOOP_CANCEL;
     this.#connectMore(host);
     return p;
   }
 
-  /** Withdraws a pending request; it stays in its host's ring, skipped when it reaches the head. */
   cancel(p: PendingStream): void {
     p.pool = null;
     p.host.pendingLive--;
@@ -150,8 +81,8 @@ export class Pool implements SocketOwner {
 
   /** A TCP connection under maxConnections: over the limit it fails at once (no pending queue for TCP). */
   connectTcp(host: HostState, cb: TcpCallback): void {
-    if (this.#closed) return cb(POOL_CLOSED);
-    if (this.cxActive >= this.#maxConnections) {
+    if (this.closed) return cb(POOL_CLOSED);
+    if (this.cxActive >= this.maxConnections) {
       this.cxOverflow++;
       return cb(OVERFLOW);
     }
@@ -160,7 +91,7 @@ export class Pool implements SocketOwner {
   }
 
   #dial(host: HostState, state: number): PooledSocket {
-    const s = dial(this, host, state, this.#connectTimeoutMs);
+    const s = dial(this, host, state, this.connectTimeoutMs);
     if (state === CONNECTING) host.connecting++;
     host.cxActive++;
     this.cxActive++;
@@ -172,8 +103,8 @@ export class Pool implements SocketOwner {
 
   /** Opens connections while pending requests outnumber connecting ones and the breakers allow. */
   #connectMore(host: HostState): void {
-    while (!this.#closed && host.pendingLive > host.connecting) {
-      if (this.cxActive >= this.#maxConnections) {
+    while (!this.closed && host.pendingLive > host.connecting) {
+      if (this.cxActive >= this.maxConnections) {
         this.cxOverflow++;
         if (host.cxActive > 0) return;
       }
@@ -240,18 +171,7 @@ export class Pool implements SocketOwner {
       cb(failure);
       return;
     }
-    const host = s[kHost];
-    if (host.pendingLive === 0) return;
-    // Detach the queue first: callbacks may retry into this host and must land in a fresh queue.
-    const q = host.pending;
-    host.pending = new FixedQueue<PendingStream>(4);
-    this.pendingActive -= host.pendingLive;
-    host.pendingLive = 0;
-    for (let p = q.shift(); p !== undefined; p = q.shift()) {
-      if (p.pool === null) continue;
-      p.pool = null;
-      p.cb(failure);
-    }
+    this.failPending(s[kHost], failure);
   }
 
   /** A keep-alive exchange on the socket is over (h1/client.ts). */
@@ -266,25 +186,20 @@ export class Pool implements SocketOwner {
   /** A connected socket is free: it serves the next pending request of its host, goes idle, or closes. */
   #release(s: PooledSocket): void {
     const host = s[kHost];
-    if (this.#closed || s.destroyed || (this.#maxPerConnection > 0 && s[kUses] >= this.#maxPerConnection)) {
+    if (this.closed || s.destroyed || (this.maxPerConnection > 0 && s[kUses] >= this.maxPerConnection)) {
       this.#close(s);
       return;
     }
-    for (let p = host.pending.shift(); p !== undefined; p = host.pending.shift()) {
-      if (p.pool === null) continue;
-      p.pool = null;
-      host.pendingLive--;
-      this.pendingActive--;
+    for (let p = this.dequeue(host); p !== undefined; p = this.dequeue(host)) {
       // Envoy checks max_requests when it attaches a pending stream to a ready connection.
-      if (this.rqActive >= this.#maxRequests) {
-        this.pendingOverflow++;
-        p.cb(OVERFLOW);
+      if (this.rqActive >= this.maxRequests) {
+        this.overflow(p.cb);
         continue;
       }
       this.#issue(s, host, p.req, p.cb);
       return;
     }
-    if (this.#draining || host.removed) {
+    if (this.draining || host.removed) {
       this.#close(s);
       return;
     }
@@ -294,7 +209,7 @@ export class Pool implements SocketOwner {
     s.unref();
     host.idle.push(s);
     this.#idleCount++;
-    this.#armIdle();
+    this.armIdle();
   }
 
   /** Closes a socket of the pool now; its slot is free at once (a new connection may open before 'close'). */
@@ -338,28 +253,14 @@ export class Pool implements SocketOwner {
     if (host.pendingLive > 0) this.#connectMore(host);
   }
 
-  #armIdle(): void {
-    const t = this.#idleTimeoutMs;
-    if (this.#idleTimer !== undefined || !(t > 0) || !Number.isFinite(t) || this.#idleCount === 0) return;
-    // One coarse sweep per pool instead of a timer per socket: a socket closes between t and t + period.
-    const period = Math.min(1000, Math.max(5, Math.floor(t / 4)));
-    this.#idleTimer = setInterval(sweepIdle, period, this);
-    this.#idleTimer.unref();
-  }
-
-  /** Closes connections idle for idleTimeoutMs; stops the sweep when none is idle. */
-  sweepIdle(): void {
-    const deadline = performance.now() - this.#idleTimeoutMs;
+  protected closeIdle(deadline: number): boolean {
     for (const s of this.#sockets) {
       if (s[kState] === IDLE && s[kIdleSince] <= deadline) {
         this.#retire(s);
         s.destroy();
       }
     }
-    if (this.#idleCount === 0 && this.#idleTimer !== undefined) {
-      clearInterval(this.#idleTimer);
-      this.#idleTimer = undefined;
-    }
+    return this.#idleCount > 0;
   }
 
   /** An endpoint left the cluster: its idle connections close now, busy ones after their request. */
@@ -374,7 +275,7 @@ export class Pool implements SocketOwner {
 
   /** The cluster left the config: as drainHost for every connection; pending requests are still served. */
   drain(): void {
-    this.#draining = true;
+    this.draining = true;
     for (const s of this.#sockets) {
       if (s[kState] === IDLE) {
         this.#retire(s);
@@ -385,10 +286,7 @@ export class Pool implements SocketOwner {
 
   /** Destroys every connection and fails pending requests; idempotent. */
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    if (this.#idleTimer !== undefined) clearInterval(this.#idleTimer);
-    this.#idleTimer = undefined;
+    if (!this.closing()) return;
     for (const s of this.#sockets) {
       const st = s[kState];
       if (st === TCP_CONNECTING) {
@@ -398,17 +296,7 @@ export class Pool implements SocketOwner {
       }
       s.destroy();
     }
-    for (const host of this.#hosts) {
-      const q = host.pending;
-      host.pending = new FixedQueue<PendingStream>(4);
-      this.pendingActive -= host.pendingLive;
-      host.pendingLive = 0;
-      for (let p = q.shift(); p !== undefined; p = q.shift()) {
-        if (p.pool === null) continue;
-        p.pool = null;
-        p.cb(POOL_CLOSED);
-      }
-    }
+    this.failAll(this.#hosts);
     this.#hosts.clear();
   }
 }
