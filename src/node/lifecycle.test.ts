@@ -97,6 +97,26 @@ describe('NodeAgent process hygiene', () => {
     }
   });
 
+  it('after the agent died, a restartPolicy Never pod whose container was running fails instead of running again', async () => {
+    const n = await startNode();
+    try {
+      n.pod('once', { restartPolicy: 'Never', containers: [{ name: 'app', image: 'busybox', command: ['sleep', '1000'] }] });
+      await n.until('once', 'running', (x) => cs(x).state?.running);
+      const old = n.agent.container('default', 'once', 'app')!;
+      n.agent.abandon();
+      const next = n.newAgent();
+      await next.start();
+      assert.equal(alive(old.pid!), false);
+      const p = await n.until('once', 'failed', (x) => x.status?.phase === 'Failed');
+      assert.equal(cs(p).state.terminated.reason, 'Unknown');
+      assert.equal(cs(p).state.terminated.exitCode, 255);
+      assert.equal(cs(p).restartCount, 0);
+      assert.equal(next.container('default', 'once', 'app')?.running ?? false, false);
+    } finally {
+      await n.close();
+    }
+  });
+
   it('brings 100 pods to Ready', async () => {
     const n = await startNode();
     try {

@@ -126,8 +126,13 @@ export function adoptContainer(pod: KObject, spec: ContainerSpec, init: boolean,
     else c.lastState = old.state;
   } else if (old.state?.running) {
     // It was running when the previous Skiff went away: that run ended unseen, as after a node reboot.
+    // It runs again unless the pod's restartPolicy is Never; then that run was its last (the pod fails).
     c.hasRun = true;
-    c.lastState = { terminated: { exitCode: 255, reason: 'Unknown', startedAt: old.state.running.startedAt, finishedAt: nowStamp(), ...(old.containerID ? { containerID: old.containerID } : {}) } };
+    const lost = { terminated: { exitCode: 255, reason: 'Unknown', startedAt: old.state.running.startedAt, finishedAt: nowStamp(), ...(old.containerID ? { containerID: old.containerID } : {}) } };
+    if (policy === 'Never' && !c.sidecar) {
+      c.state = lost;
+      c.phase = 'done';
+    } else c.lastState = lost;
   } else if (old.lastState?.terminated) c.hasRun = true;
   return c;
 }
