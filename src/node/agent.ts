@@ -227,10 +227,10 @@ export class NodeAgent implements NodeRuntime {
     }
   }
 
-  /** Stops a deleted pod's containers and cleans its sandbox; a pod still in the store (finalizers) keeps its logs. */
   /**
-   * Stops a pod's containers (SIGTERM, its grace period, SIGKILL). A pod that is still in the API
-   * (Terminating: `finalize`) is then deleted for good, as the kubelet does once its containers are gone.
+   * Stops a pod's containers (SIGTERM, its grace period, SIGKILL) and cleans its sandbox. A pod that
+   * is still in the API (Terminating: `finalize`) is then deleted for good, as the kubelet does once
+   * its containers are gone.
    */
   #remove(runner: PodRunner, pod: KObject, finalize: boolean): void {
     const uid = runner.uid;
