@@ -28,8 +28,9 @@ export const registryDefaults = {
   bookmarkIntervalMs: 60_000,
 };
 
-function nowStamp(): string {
-  return new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+/** An RFC 3339 timestamp at second precision, as the API server writes them (now by default). */
+function nowStamp(ms = Date.now()): string {
+  return new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
 }
 
 /**
@@ -514,14 +515,9 @@ export class Registry implements Client {
       if (d !== 'now') {
         // A shorter grace period moves the deletionTimestamp back by the difference, as upstream.
         const was = obj.metadata.deletionTimestamp ? Date.parse(obj.metadata.deletionTimestamp) - (obj.metadata.deletionGracePeriodSeconds as number) * 1000 : Date.now();
-        obj.metadata.deletionTimestamp = new Date(was + d * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+        obj.metadata.deletionTimestamp = nowStamp(was + d * 1000);
         obj.metadata.deletionGracePeriodSeconds = d;
-        if (opts.dryRun) return this.#decorate(info, JSON.stringify(obj), opts.version);
-        const stored = this.store.put(info.key, nsName, name, cur.rv, (rv) => {
-          obj.metadata.resourceVersion = String(rv);
-          return JSON.stringify(obj);
-        });
-        return this.#decorate(info, stored.json, opts.version);
+        return this.#markDeleting(info, nsName, cur.rv, obj, opts);
       }
     }
     const graceful = finalizers.length > 0 || (isNamespace && (obj.spec?.finalizers ?? []).length > 0);
@@ -532,13 +528,7 @@ export class Registry implements Client {
       obj.metadata.finalizers = finalizers;
       if (!finalizers.length) delete obj.metadata.finalizers;
       if (isNamespace) obj.status = { ...(obj.status ?? {}), phase: 'Terminating' };
-      // A dry run returns the object as it would be marked for deletion.
-      if (opts.dryRun) return this.#decorate(info, JSON.stringify(obj), opts.version);
-      const stored = this.store.put(info.key, nsName, name, cur.rv, (rv) => {
-        obj.metadata.resourceVersion = String(rv);
-        return JSON.stringify(obj);
-      });
-      return this.#decorate(info, stored.json, opts.version);
+      return this.#markDeleting(info, nsName, cur.rv, obj, opts);
     }
     if (opts.dryRun) return this.#decorate(info, cur.json, opts.version);
     const removed = this.store.remove(info.key, nsName, name, cur.rv, (rv) => {
@@ -547,6 +537,16 @@ export class Registry implements Client {
     });
     this.#afterDelete(info, obj);
     return this.#decorate(info, removed.json, opts.version);
+  }
+
+  /** Stores an object the caller marked for deletion (deletionTimestamp set); a dry run returns it as it would be. */
+  #markDeleting(info: ResourceInfo, nsName: string, rv: number, obj: KObject, opts: DeleteOptions & { version?: string }): KObject {
+    if (opts.dryRun) return this.#decorate(info, JSON.stringify(obj), opts.version);
+    const stored = this.store.put(info.key, nsName, obj.metadata.name ?? '', rv, (r) => {
+      obj.metadata.resourceVersion = String(r);
+      return JSON.stringify(obj);
+    });
+    return this.#decorate(info, stored.json, opts.version);
   }
 
   #afterDelete(info: ResourceInfo, obj: KObject): void {
