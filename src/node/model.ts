@@ -117,19 +117,21 @@ export function adoptContainer(pod: KObject, spec: ContainerSpec, init: boolean,
   c.containerID = old.containerID;
   c.pulled = Boolean(old.imageID);
   const policy = pod.spec?.restartPolicy ?? 'Always';
+  // Whether a run that ended with this code was the container's last (the kubelet's restart rules).
+  const lastRun = (exitCode: number): boolean =>
+    init && !c.sidecar ? exitCode === 0 || policy === 'Never' : !c.sidecar && (policy === 'Never' || (policy === 'OnFailure' && exitCode === 0));
   const t = old.state?.terminated;
   if (t) {
     c.state = old.state;
     c.hasRun = true;
-    const final = init && !c.sidecar ? t.exitCode === 0 || policy === 'Never' : !c.sidecar && (policy === 'Never' || (policy === 'OnFailure' && t.exitCode === 0));
-    if (final) c.phase = 'done';
+    if (lastRun(t.exitCode)) c.phase = 'done';
     else c.lastState = old.state;
   } else if (old.state?.running) {
-    // It was running when the previous Skiff went away: that run ended unseen, as after a node reboot.
-    // It runs again unless the pod's restartPolicy is Never; then that run was its last (the pod fails).
+    // It was running when the previous Skiff went away: that run ended unseen, as after a node reboot,
+    // and the restart rules decide as for any exit (with Never it was the last run: the pod fails).
     c.hasRun = true;
     const lost = { terminated: { exitCode: 255, reason: 'Unknown', startedAt: old.state.running.startedAt, finishedAt: nowStamp(), ...(old.containerID ? { containerID: old.containerID } : {}) } };
-    if (policy === 'Never' && !c.sidecar) {
+    if (lastRun(255)) {
       c.state = lost;
       c.phase = 'done';
     } else c.lastState = lost;
