@@ -17,10 +17,11 @@
  *
  * Skiff (and so every pod process it starts) runs pinned to CPU 0, this load generator to CPU 1.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { request as httpsRequest, Agent } from 'node:https';
 import { join } from 'node:path';
 import type { ClientRequest } from 'node:http';
+import { type PidRecord, readPidFile } from '../src/node/pids.ts';
 import { startSkiff, type SkiffProcess } from '../test/e2e/harness.ts';
 import { rawClient, type RawClient } from '../test/e2e/api.ts';
 import { cpuBusySeconds, ownCpuSeconds, pct, pinHigh, pinSelf, processGroups, pssKB, raisedPriority, rssKB, sleep } from './util.ts';
@@ -50,12 +51,6 @@ interface Round {
   cpu0S: number;
 }
 
-interface PidRecord {
-  pgid: number;
-  /** '' for the app host, which serves the built-in apps of many pods. */
-  pod: string;
-}
-
 interface Memory {
   skiffKB: number;
   /** The pods' own processes (with the app host: their stubs). */
@@ -67,8 +62,7 @@ interface Memory {
 }
 
 function records(skiff: SkiffProcess): PidRecord[] {
-  const file = join(skiff.dataDir, 'node', 'pids.json');
-  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as PidRecord[]) : [];
+  return readPidFile(skiff.dataDir);
 }
 
 /** RSS of Skiff itself, and summed over every pid in the recorded process groups (pods' and the app host's), in KB. */

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import path from 'node:path';
 import { describe, it } from 'node:test';
 import { alive, cs, isReady, startNode, waitFor } from './node.test-helper.ts';
+import { readPidFile } from './pids.ts';
 
 function get(url: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -64,7 +63,7 @@ describe('NodeAgent process hygiene', () => {
       const pids = [n.agent.container('default', 'a', 'app')!.pid!, n.agent.container('default', 'b', 'app')!.pid!];
       await n.agent.close();
       for (const pid of pids) assert.equal(alive(pid), false, `pid ${pid} still alive`);
-      assert.deepEqual(JSON.parse(readFileSync(path.join(n.dataDir, 'node', 'pids.json'), 'utf8')), []);
+      assert.deepEqual(readPidFile(n.dataDir), []);
     } finally {
       await n.close();
     }
@@ -89,7 +88,7 @@ describe('NodeAgent process hygiene', () => {
       const now = next.container('default', 'survivor', 'app')!;
       assert.ok(now.running && alive(now.pid!));
       // The file is written on the next turn of the event loop.
-      const pgids = (): number[] => (JSON.parse(readFileSync(path.join(n.dataDir, 'node', 'pids.json'), 'utf8')) as Array<{ pgid: number }>).map((r) => r.pgid);
+      const pgids = (): number[] => readPidFile(n.dataDir).map((r) => r.pgid);
       await waitFor('pids.json names the new group', () => pgids().length > 0);
       assert.deepEqual(pgids(), [now.pid]);
     } finally {

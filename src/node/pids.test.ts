@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { isAlive, PidFile, type PidRecord, processStartTime, readRecords } from './pids.ts';
+import { isAlive, PidFile, pidFilePath, type PidRecord, processStartTime, readRecords } from './pids.ts';
 
 const dirs: string[] = [];
 after(() => {
@@ -21,7 +21,7 @@ function rec(i: number): PidRecord {
   return { pgid: 100000 + i, startTime: '1', podUid: `uid-${i}`, pod: `pod-${i}`, container: 'c' };
 }
 
-const fileOf = (dir: string): string => path.join(dir, 'node', 'pids.json');
+const fileOf = pidFilePath;
 
 describe('PidFile', () => {
   it('keeps the file a valid list through growth and shrinking, written in place while it shrinks less than half', async () => {

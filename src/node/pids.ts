@@ -76,6 +76,32 @@ export function readRecords(text: string): PidRecord[] {
   }
 }
 
+/** Where a data dir's pids file is. */
+export function pidFilePath(dataDir: string): string {
+  return path.join(dataDir, 'node', 'pids.json');
+}
+
+/**
+ * The records of a data dir's pids file, [] when there is none. Since the agent writes the file in
+ * place, a reader running beside it could catch a write half done: the file is read until two reads
+ * agree (a write takes microseconds), and a text that still does not parse gives its whole records.
+ */
+export function readPidFile(dataDir: string): PidRecord[] {
+  const file = pidFilePath(dataDir);
+  let prev: string | undefined;
+  for (let i = 0; i < 20; i++) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      return [];
+    }
+    if (text === prev) break;
+    prev = text;
+  }
+  return readRecords(prev ?? '');
+}
+
 /**
  * The pids file: records added and removed as containers start and stop. Each write is one
  * pwrite of the whole list at offset 0, padded with spaces to the file's length (JSON allows
@@ -86,6 +112,7 @@ export function readRecords(text: string): PidRecord[] {
  * ~0.1 ms in place.)
  */
 export class PidFile {
+  readonly #dataDir: string;
   #file: string;
   #records = new Map<number, PidRecord>();
   #pending: NodeJS.Immediate | undefined;
@@ -96,7 +123,8 @@ export class PidFile {
   #closed = false;
 
   constructor(dataDir: string) {
-    this.#file = path.join(dataDir, 'node', 'pids.json');
+    this.#dataDir = dataDir;
+    this.#file = pidFilePath(dataDir);
     mkdirSync(path.dirname(this.#file), { recursive: true });
   }
 
@@ -106,12 +134,8 @@ export class PidFile {
    * were killed. The file is emptied afterwards.
    */
   async killOrphans(): Promise<number> {
-    let old: PidRecord[] = [];
-    try {
-      old = readRecords(readFileSync(this.#file, 'utf8'));
-    } catch {
-      // No file (first start): nothing to kill.
-    }
+    // No file (first start): nothing to kill.
+    const old = readPidFile(this.#dataDir);
     let n = 0;
     const killed: number[] = [];
     for (const r of old) {

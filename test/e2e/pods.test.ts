@@ -2,8 +2,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { readPidFile } from '../../src/node/pids.ts';
 import { eventually, hasShared, root, run, sharedDir, startSkiff, type SkiffProcess } from './harness.ts';
 
 const fixtures = join(root, 'test', 'fixtures');
@@ -23,8 +24,7 @@ function recordedGroups(s: SkiffProcess): Array<{ pgid: number; pod: string; con
 
 /** Every process group the node agent recorded (the app host's record, which serves the built-in apps of many pods, has no pod). */
 function allRecordedGroups(s: SkiffProcess): Array<{ pgid: number; pod: string; container: string }> {
-  const file = join(s.dataDir, 'node', 'pids.json');
-  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Array<{ pgid: number; pod: string; container: string }>) : [];
+  return readPidFile(s.dataDir);
 }
 
 /** The app host's process group, while one runs. */

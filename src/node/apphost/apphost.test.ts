@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { alive, cs, isReady, startNode, waitFor, type NodeEnv } from '../node.test-helper.ts';
+import { type PidRecord, readPidFile } from '../pids.ts';
 import { hostedDefaults } from './hosted.ts';
 
 interface Answer {
@@ -35,8 +35,8 @@ async function answer(url: string): Promise<Answer> {
   return got!;
 }
 
-function records(n: NodeEnv): Array<{ pgid: number; pod: string; container: string }> {
-  return JSON.parse(readFileSync(path.join(n.dataDir, 'node', 'pids.json'), 'utf8'));
+function records(n: NodeEnv): PidRecord[] {
+  return readPidFile(n.dataDir);
 }
 
 function cmdline(pid: number): string {
