@@ -99,10 +99,7 @@ export async function startBackend(procs: Procs, dir: string, ip: string, port: 
 const s = createServer((req, res) => { res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': '2' }); res.end('ok'); });
 s.keepAliveTimeout = 75000;
 s.listen(${port}, ${JSON.stringify(ip)}, () => console.log(s.address().port));`;
-  const p = procs.start([...pinHigh(0), process.execPath, '--input-type=module', '-e', src]);
-  await firstLine(p);
-  await waitServing('backend', ip, port, FQDN);
-  return { label: 'backend', pids: [p.pid!] };
+  return startNodeScript(procs, 'backend', ip, port, src);
 }
 
 /** HAProxy, mode http, keep-alive both sides (its default), round robin over one server, one thread, no log. */
@@ -177,10 +174,7 @@ const s = http.createServer((req, res) => {
 });
 s.keepAliveTimeout = 75000;
 s.listen(${port}, ${JSON.stringify(ip)}, () => console.log('ready'));`;
-  const p = procs.start([...pinHigh(0), process.execPath, '--input-type=module', '-e', src]);
-  await firstLine(p);
-  await waitServing(label, ip, port, FQDN);
-  return { label, pids: [p.pid!] };
+  return startNodeScript(procs, label, ip, port, src);
 }
 
 /**
@@ -235,6 +229,11 @@ net.createServer({ noDelay: true }, (d) => {
     u.write(buf.latin1Slice(0, end) + '\\r\\nx-forwarded-proto: http\\r\\nx-request-id: ' + (++ids).toString(16) + '\\r\\n\\r\\n', 'latin1');
   });
 }).listen(${port}, ${JSON.stringify(ip)}, () => console.log('ready'));`;
+  return startNodeScript(procs, label, ip, port, src);
+}
+
+/** Runs a Node program given as source on CPU 0; resolves once it printed its first line and serves `ip:port`. */
+async function startNodeScript(procs: Procs, label: string, ip: string, port: number, src: string): Promise<Proc> {
   const p = procs.start([...pinHigh(0), process.execPath, '--input-type=module', '-e', src]);
   await firstLine(p);
   await waitServing(label, ip, port, FQDN);
