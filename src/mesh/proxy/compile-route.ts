@@ -3,7 +3,7 @@
  * header operations), route configs (domain tables) and TCP rules. Every error names where it is.
  */
 import { ProxyConfigError } from './errors.ts';
-import { compileMutation } from './headers.ts';
+import { checkHeaderValue, compileMutation } from './headers.ts';
 import { compileDomains, compileMatch, compileRegex, compileString, type DomainTable } from './match.ts';
 import type { Route, RouteConfig, TcpRoute, WeightedCluster } from './model.ts';
 import {
@@ -147,7 +147,7 @@ export class Compiler {
           regexRewrite: a.regexRewrite
             ? { re: compileRegex(a.regexRewrite.pattern, `${where}: regexRewrite`, false), sub: a.regexRewrite.substitution.replace(/\$/g, '$$$$').replace(/\\(\d)/g, '$$$1') }
             : undefined,
-          hostRewrite: a.hostRewrite,
+          hostRewrite: a.hostRewrite === undefined ? undefined : checkHeaderValue(a.hostRewrite, `${where}: rewrite authority`),
           mirrors,
           hash: a.hashPolicy?.length ? a.hashPolicy : undefined,
           expectedTimeout: a.timeoutMs > 0 ? String(expected) : '',
@@ -156,6 +156,8 @@ export class Compiler {
       }
       case 'redirect':
         if (![301, 302, 303, 307, 308].includes(a.responseCode)) throw new ProxyConfigError(`${where}: unsupported redirect code ${a.responseCode} (301, 302, 303, 307 or 308)`);
+        // The Location is built from these: checked once, as header text.
+        for (const t of [a.path, a.prefixRewrite, a.host, a.scheme]) if (t !== undefined) checkHeaderValue(t, `${where}: redirect`);
         action = { kind: 'redirect', status: a.responseCode, path: a.path, prefixRewrite: a.prefixRewrite, host: a.host, scheme: a.scheme, port: a.port, derive: a.derivePort, responseOps: compileMutation(undefined, r.headers).response };
         break;
       case 'direct':
@@ -192,10 +194,10 @@ export class Compiler {
     if (!c) return undefined;
     return {
       origins: c.allowOrigins.map((o, i) => compileString(o, `${where}: cors allowOrigins[${i}]`)),
-      methods: (c.allowMethods ?? []).join(','),
-      headers: (c.allowHeaders ?? []).join(','),
-      expose: (c.exposeHeaders ?? []).join(','),
-      maxAge: c.maxAge ?? '',
+      methods: checkHeaderValue((c.allowMethods ?? []).join(','), `${where}: cors`),
+      headers: checkHeaderValue((c.allowHeaders ?? []).join(','), `${where}: cors`),
+      expose: checkHeaderValue((c.exposeHeaders ?? []).join(','), `${where}: cors`),
+      maxAge: checkHeaderValue(c.maxAge ?? '', `${where}: cors`),
       credentials: c.allowCredentials === true,
       forwardUnmatched: c.unmatchedPreflights !== 'IGNORE',
     };

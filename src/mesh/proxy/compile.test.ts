@@ -131,6 +131,10 @@ test('compileConfig() rejects what Envoy would NACK, naming where', () => {
   assert.throws(bad([route({ action: { kind: 'redirect', responseCode: 305 } })]), /unsupported redirect code 305/);
   assert.throws(bad([route({ match: { headers: [{ name: 'x', match: { regex: '[' } }] }, action: fwd([]) })]), /header "x": invalid regex/);
   assert.throws(bad([route({ fault: { abort: { grpcStatus: 'NOPE', perMillion: 1 } }, action: fwd([]) })]), /unknown gRPC status "NOPE"/);
+  // Header text is checked once here: the HTTP/1.1 writers trust it (a CR or LF would split the message).
+  assert.throws(bad([route({ headers: { request: { set: { 'x-bad': 'v\r\nInjected: 1' } } }, action: fwd([]) })]), /header "x-bad": header value .* has control characters/);
+  assert.throws(bad([route({ headers: { response: { add: { 'x bad': 'v' } } }, action: fwd([]) })]), /header name "x bad" is not a valid HTTP token/);
+  assert.throws(bad([route({ action: fwd([], { hostRewrite: 'a\nb' }) })]), /route "r": rewrite authority: header value/);
   const noRc = cfgWith([]);
   noRc.outbound['81'] = { port: 81, protocol: 'http', routeConfig: '81' };
   assert.throws(() => compileConfig(noRc, 'v', undefined), /outbound port 81: route config "81" does not exist/);

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
+import { ProxyConfigError } from './errors.ts';
 import type { HeaderMutation, HeaderOps } from './model.ts';
 
 /** Header operations folded into "drop these names, then append these pairs" (set = drop + append). */
@@ -21,6 +22,26 @@ export const noOps: CompiledOps = { remove: new Set(), append: [] };
 /** Names no route may set or remove (Istio drops pseudo-headers and host from header ops). */
 function forbidden(name: string): boolean {
   return name.startsWith(':') || name === 'host';
+}
+
+/** Control characters other than HTAB: a CR or LF in a value would split the message it is written into. */
+const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/**
+ * Refuses a configured header value with control characters (Istio's webhook refuses them too; a
+ * static config skips it). Checked once here, so the HTTP/1.1 writers need not look at each value of
+ * each request: values from the parsers are checked as they are read.
+ */
+export function checkHeaderValue(value: string, where: string): string {
+  if (CONTROL.test(value)) throw new ProxyConfigError(`${where}: header value ${JSON.stringify(value)} has control characters`);
+  return value;
+}
+
+/** A configured header to add: a token name and a value without control characters. */
+function checkedPair(name: string, value: string): [string, string] {
+  if (!TOKEN.test(name)) throw new ProxyConfigError(`header name ${JSON.stringify(name)} is not a valid HTTP token`);
+  return [name.toLowerCase(), checkHeaderValue(value, `header "${name}"`)];
 }
 
 /**
@@ -41,8 +62,8 @@ export function compileOps(levels: Array<HeaderOps | undefined>): CompiledOps {
       append = kept;
       for (const n of drop) remove.add(n);
     }
-    for (const [n, v] of Object.entries(ops.set ?? {})) if (!forbidden(n.toLowerCase())) append.push(n.toLowerCase(), v);
-    for (const [n, v] of Object.entries(ops.add ?? {})) if (!forbidden(n.toLowerCase())) append.push(n.toLowerCase(), v);
+    for (const [n, v] of Object.entries(ops.set ?? {})) if (!forbidden(n.toLowerCase())) append.push(...checkedPair(n, v));
+    for (const [n, v] of Object.entries(ops.add ?? {})) if (!forbidden(n.toLowerCase())) append.push(...checkedPair(n, v));
   }
   return remove.size || append.length ? { remove, append } : noOps;
 }
@@ -93,7 +114,10 @@ function connectionListed(raw: string[]): Set<string> | undefined {
   let listed: Set<string> | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     if (raw[i].length === 10 && raw[i].toLowerCase() === 'connection') {
-      for (const tok of raw[i + 1].split(',')) {
+      const v = raw[i + 1];
+      // The usual values name no header: no split for them.
+      if (v.length <= 10 && /^(?:keep-alive|close)$/i.test(v)) continue;
+      for (const tok of v.split(',')) {
         const t = tok.trim().toLowerCase();
         if (t && t !== 'close' && t !== 'keep-alive') (listed ??= new Set()).add(t);
       }

@@ -15,7 +15,7 @@
  * of one message; it stops after the end, so a caller serves one message at a time, and reset()
  * starts the next. Errors throw H1ParseError with the status a server answers.
  */
-import { hasToken, TE_CHUNKED, TE_INVALID, TE_OTHER, teFraming, trimOws } from './fields.ts';
+import { TE_CHUNKED, TE_INVALID, TE_OTHER, teFraming, trimOws } from './fields.ts';
 
 export { hasToken, headerObject } from './fields.ts';
 
@@ -78,24 +78,21 @@ const UNTIL_CLOSE = 6;
 const DONE = 7;
 
 const CRLF2 = Buffer.from('\r\n\r\n');
+/** The empty tail of a parser with nothing kept: one shared buffer (each Buffer.alloc(0) costs a typed array and its backing store). */
+const noBytes = Buffer.alloc(0);
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-/** TOKEN as a table of char codes (header names are checked a character at a time). */
-const tokenChars = new Uint8Array(128);
+/** TOKEN as a table of bytes, 1 for a tchar (RFC 9110 §5.6.2): header names are checked a byte at a time. */
+const tokenChars = new Uint8Array(256);
 for (const ch of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") tokenChars[ch.charCodeAt(0)] = 1;
-
-/** True for a tchar (RFC 9110 §5.6.2). */
-function isToken(ch: number): boolean {
-  return ch < 128 && tokenChars[ch] === 1;
-}
+/** 1 for the bytes no header value or reason phrase may hold: controls but HTAB, and DEL. */
+const badValue = new Uint8Array(256);
+for (let ch = 0; ch < 32; ch++) if (ch !== 9) badValue[ch] = 1;
+badValue[127] = 1;
 const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
 /** Visible ASCII (node rejects bytes over 0x7f too) in origin-form, asterisk-form or absolute-form (RFC 9112 §3.2). */
 const TARGET = /^(?:[/*]|[A-Za-z][A-Za-z0-9+.-]*:\/\/)[\x21-\x7e]*$/;
 /** CONNECT's authority-form. */
 const AUTHORITY = /^[\x21-\x7e]+$/;
-/** A status below 100 is no status (it would pass for an interim 1xx and be skipped). */
-const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: ([^\x00-\x08\x0a-\x1f\x7f]*))?$/;
-/** Digits in optional whitespace, but no HTAB after them (llhttp's reading). */
-const CONTENT_LENGTH = /^[ \t]*\d+ *$/;
 /**
  * A chunk-size line (RFC 9112 §7.1.1) as llhttp reads it: no whitespace, extensions `;name[=token|quoted]`.
  * A CR anywhere but before the final LF fails it, so does a NUL or other control in an extension.
@@ -116,6 +113,134 @@ function bareLineEnd(b: Buffer, lo: number, from: number): boolean {
   return false;
 }
 
+/** Lowercase ASCII words as bytes, for comparing header names on the wire without a string. */
+function word(w: string): Uint8Array {
+  return Uint8Array.from(w, (c) => c.charCodeAt(0));
+}
+const W_HOST = word('host');
+const W_EXPECT = word('expect');
+const W_CONTINUE = word('100-continue');
+const W_UPGRADE = word('upgrade');
+const W_CONNECTION = word('connection');
+const W_CONTENT_LENGTH = word('content-length');
+const W_TRANSFER_ENCODING = word('transfer-encoding');
+const W_CLOSE = word('close');
+const W_KEEP_ALIVE = word('keep-alive');
+
+/** Whether `b` holds `w` at `at`, ASCII case ignored (the caller knows the length fits). */
+function sameWord(b: Buffer, at: number, w: Uint8Array): boolean {
+  for (let i = 0; i < w.length; i++) {
+    const ch = b[at + i];
+    if ((ch >= 65 && ch <= 90 ? ch + 32 : ch) !== w[i]) return false;
+  }
+  return true;
+}
+
+const CONN_CLOSE = 1;
+const CONN_KEEP_ALIVE = 2;
+const CONN_UPGRADE = 4;
+
+/**
+ * The Connection tokens in `b[a..z)` that matter here (close, keep-alive, upgrade), as bits: a token
+ * is a run between commas, spaces and tabs, compared without case (as hasToken reads a value).
+ */
+function connectionTokens(b: Buffer, a: number, z: number): number {
+  let bits = 0;
+  let i = a;
+  while (i < z) {
+    while (i < z && (b[i] === 44 || b[i] === 32 || b[i] === 9)) i++;
+    const w0 = i;
+    while (i < z && b[i] !== 44 && b[i] !== 32 && b[i] !== 9) i++;
+    const n = i - w0;
+    if (n === 5 && sameWord(b, w0, W_CLOSE)) bits |= CONN_CLOSE;
+    else if (n === 10 && sameWord(b, w0, W_KEEP_ALIVE)) bits |= CONN_KEEP_ALIVE;
+    else if (n === 7 && sameWord(b, w0, W_UPGRADE)) bits |= CONN_UPGRADE;
+  }
+  return bits;
+}
+
+/**
+ * A Content-Length value from its raw bytes `b[a..z)`: optional SP/HTAB, digits, optional SP only
+ * (llhttp's reading). Leading zeros do not count towards the 15-digit limit (as in node).
+ */
+function contentLength(b: Buffer, a: number, z: number): number {
+  let i = a;
+  while (i < z && (b[i] === 32 || b[i] === 9)) i++;
+  const d0 = i;
+  let n = 0;
+  let digits = 0;
+  for (; i < z; i++) {
+    const ch = b[i];
+    if (ch < 48 || ch > 57) break;
+    if (digits > 0 || ch !== 48) {
+      digits++;
+      n = n * 10 + (ch - 48);
+    }
+  }
+  if (i === d0) throw new H1ParseError(400, 'invalid content-length');
+  while (i < z && b[i] === 32) i++;
+  if (i !== z) throw new H1ParseError(400, 'invalid content-length');
+  if (digits > 15) throw new H1ParseError(400, 'content-length too large');
+  return n;
+}
+
+/** The status line in `b[a..z)`: `HTTP/1.x SSS[ reason]`, a status of 100-999 (below 100 would pass for an interim 1xx). */
+function statusLine(b: Buffer, a: number, z: number, text: string, head: H1Head): void {
+  const ok =
+    z - a >= 12 &&
+    b[a] === 72 && b[a + 1] === 84 && b[a + 2] === 84 && b[a + 3] === 80 && b[a + 4] === 47 && b[a + 5] === 49 && b[a + 6] === 46 &&
+    (b[a + 7] === 48 || b[a + 7] === 49) &&
+    b[a + 8] === 32 &&
+    b[a + 9] >= 49 && b[a + 9] <= 57 && b[a + 10] >= 48 && b[a + 10] <= 57 && b[a + 11] >= 48 && b[a + 11] <= 57 &&
+    (z - a === 12 || b[a + 12] === 32);
+  if (!ok) throw new H1ParseError(502, 'malformed status line');
+  for (let i = a + 13; i < z; i++) if (badValue[b[i]] === 1) throw new H1ParseError(502, 'malformed status line');
+  head.minor = b[a + 7] - 48;
+  head.status = (b[a + 9] - 48) * 100 + (b[a + 10] - 48) * 10 + (b[a + 11] - 48);
+  if (z - a > 13) head.reason = text.slice(13, z - a);
+}
+
+/** Common methods as constants (no string per request, and comparisons with them are by reference). */
+const METHODS = ['GET', 'POST', 'PUT', 'HEAD', 'DELETE', 'PATCH', 'OPTIONS'];
+
+/** The request line `text[0..le)`: `METHOD SP request-target SP HTTP/1.x`. */
+function requestLine(text: string, le: number, head: H1Head): void {
+  const sp1 = text.indexOf(' ');
+  const sp2 = text.lastIndexOf(' ', le - 1);
+  if (sp1 <= 0 || sp1 >= le || sp2 === sp1) throw new H1ParseError(400, 'malformed request line');
+  let method: string | undefined;
+  for (const m of METHODS) if (m.length === sp1 && text.startsWith(m)) method = m;
+  if (method === undefined) {
+    method = text.slice(0, sp1);
+    if (!TOKEN.test(method)) throw new H1ParseError(400, 'invalid method');
+  }
+  const url = text.slice(sp1 + 1, sp2);
+  if (!(method === 'CONNECT' ? AUTHORITY : TARGET).test(url)) throw new H1ParseError(400, 'invalid request target');
+  if (le - sp2 !== 9 || !text.startsWith('HTTP/1.', sp2 + 1)) throw new H1ParseError(400, 'invalid HTTP version');
+  const minor = text.charCodeAt(le - 1) - 48;
+  if (minor !== 0 && minor !== 1) throw new H1ParseError(400, 'invalid HTTP version');
+  head.minor = minor;
+  head.method = method;
+  head.url = url;
+}
+
+/**
+ * Header lines from lastIndex to the end, all well-formed: a token name, a colon, a value without
+ * control characters but HTAB (so no bare CR or LF), lines joined by CRLF. No backtracking blow-up:
+ * a value's class excludes the CR that ends it.
+ */
+const HEADER_LINES = /(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[^\x00-\x08\x0a-\x1f\x7f]*\r\n)*[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[^\x00-\x08\x0a-\x1f\x7f]*$/y;
+
+/** Says what is wrong with a header line `b[p..eol)` whose colon is at `c` (-1: none): HEADER_LINES refused the head. */
+function checkLine(b: Buffer, p: number, c: number, eol: number): void {
+  if (c <= p || c >= eol) {
+    const f = b[p];
+    throw new H1ParseError(400, eol > p && (f === 32 || f === 9) ? 'obsolete line folding' : 'malformed header line');
+  }
+  for (let i = p; i < c; i++) if (tokenChars[b[i]] === 0) throw new H1ParseError(400, 'invalid header name');
+  for (let i = c + 1; i < eol; i++) if (badValue[b[i]] === 1) throw new H1ParseError(400, 'invalid header value');
+}
+
 /** One direction of one connection: requests (server) or responses (client). */
 export class H1Parser {
   readonly #requests: boolean;
@@ -124,7 +249,7 @@ export class H1Parser {
   /** Head bytes seen so far without the blank line (kept across reads), their length, and their last 4 bytes. */
   #pending: Buffer[] | undefined;
   #pendingLen = 0;
-  #tail: Buffer = Buffer.alloc(0);
+  #tail: Buffer = noBytes;
   #remaining = 0;
   #trailerBuf: Buffer | undefined;
   #sizeBuf = '';
@@ -285,9 +410,7 @@ export class H1Parser {
     if (end - start > h1Limits.maxHeadBytes) throw new H1ParseError(431, 'request header fields too large');
     this.#pending = undefined;
     this.#pendingLen = 0;
-    const text = b.toString('latin1', start, end);
-    const consumed = end + 4 - start;
-    const head = this.#parseHead(text, consumed);
+    const head = this.#parseHead(b, start, end, end + 4 - start);
     if (head === undefined) return after; // a 1xx interim response: skipped
     if (this.#sink.onHead(head) === true) {
       this.#state = DONE;
@@ -298,10 +421,18 @@ export class H1Parser {
     return after;
   }
 
-  /** Parses the head text; undefined for an interim (1xx) response, which is skipped. */
-  #parseHead(text: string, bytes: number): H1Head | undefined {
-    const eol0 = text.indexOf('\r\n');
-    const first = eol0 < 0 ? text : text.slice(0, eol0);
+  /**
+   * Parses the head in `b[start..end)` (without its blank line); undefined for an interim (1xx)
+   * response, which is skipped. Bytes are checked and split on the Buffer (a typed-array loop is
+   * several times cheaper than charCodeAt over a string); names and values are then sliced from one
+   * latin1 string of the head, and the headers that bear on framing are recognised on the bytes, so
+   * no header costs a toLowerCase or a regular expression.
+   */
+  #parseHead(b: Buffer, start: number, end: number, bytes: number): H1Head | undefined {
+    const text = b.toString('latin1', start, end);
+    const n = text.length;
+    let le = text.indexOf('\r\n');
+    if (le < 0) le = n;
     const head: H1Head = {
       method: '',
       url: '',
@@ -316,85 +447,57 @@ export class H1Parser {
       expectContinue: false,
       headBytes: bytes,
     };
-    if (this.#requests) {
-      const sp1 = first.indexOf(' ');
-      const sp2 = first.lastIndexOf(' ');
-      if (sp1 <= 0 || sp2 === sp1) throw new H1ParseError(400, 'malformed request line');
-      const method = first.slice(0, sp1);
-      const url = first.slice(sp1 + 1, sp2);
-      const version = first.slice(sp2 + 1);
-      if (!TOKEN.test(method)) throw new H1ParseError(400, 'invalid method');
-      if (!(method === 'CONNECT' ? AUTHORITY : TARGET).test(url)) throw new H1ParseError(400, 'invalid request target');
-      if (version === 'HTTP/1.1') head.minor = 1;
-      else if (version === 'HTTP/1.0') head.minor = 0;
-      else throw new H1ParseError(400, 'invalid HTTP version');
-      head.method = method;
-      head.url = url;
-    } else {
-      const m = STATUS_LINE.exec(first);
-      if (!m) throw new H1ParseError(502, 'malformed status line');
-      head.minor = m[1] === '1' ? 1 : 0;
-      head.status = Number(m[2]);
-      head.reason = m[3] ?? '';
-    }
+    if (this.#requests) requestLine(text, le, head);
+    else statusLine(b, start, start + le, text, head);
+    // One native pass checks every header line; only a head that fails it is looked at line by line,
+    // to say what is wrong.
+    HEADER_LINES.lastIndex = le + 2;
+    const valid = le + 2 >= n || HEADER_LINES.test(text);
     const raw = head.rawHeaders;
-    let connection = '';
+    let conn = 0;
     let te = '';
     let teSeen = false;
     let host = false;
     let upgradeHeader = false;
-    // One pass over the header lines with character tables (no split array, no regex per header).
     let count = 0;
-    for (let pos = eol0 < 0 ? text.length : eol0 + 2; pos < text.length; ) {
-      let eol = text.indexOf('\r\n', pos);
-      if (eol < 0) eol = text.length;
+    for (let pos = le + 2; pos < n; ) {
       if (++count > h1Limits.maxHeaders) throw new H1ParseError(431, 'too many headers');
+      let eol = text.indexOf('\r\n', pos);
+      if (eol < 0) eol = n;
       const c = text.indexOf(':', pos);
-      if (c <= pos || c >= eol) {
-        const f = text.charCodeAt(pos);
-        throw new H1ParseError(400, eol > pos && (f === 32 || f === 9) ? 'obsolete line folding' : 'malformed header line');
-      }
-      for (let i = pos; i < c; i++) if (!isToken(text.charCodeAt(i))) throw new H1ParseError(400, 'invalid header name');
-      let a = c + 1;
-      let b = eol;
-      while (a < b && (text.charCodeAt(a) === 32 || text.charCodeAt(a) === 9)) a++;
-      while (b > a && (text.charCodeAt(b - 1) === 32 || text.charCodeAt(b - 1) === 9)) b--;
-      for (let i = a; i < b; i++) {
-        const ch = text.charCodeAt(i);
-        if ((ch < 32 && ch !== 9) || ch === 127) throw new H1ParseError(400, 'invalid header value');
-      }
+      if (!valid) checkLine(b, start + pos, c < 0 ? -1 : start + c, start + eol);
+      let va = c + 1;
+      let vb = eol;
+      while (va < vb && (text.charCodeAt(va) === 32 || text.charCodeAt(va) === 9)) va++;
+      while (vb > va && (text.charCodeAt(vb - 1) === 32 || text.charCodeAt(vb - 1) === 9)) vb--;
       const name = text.slice(pos, c);
-      const value = text.slice(a, b);
-      pos = eol + 2;
+      const value = text.slice(va, vb);
       raw.push(name, value);
-      switch (name.length) {
+      const at = start + pos;
+      switch (c - pos) {
         case 4:
-          if (name.toLowerCase() === 'host') host = true;
+          if (sameWord(b, at, W_HOST)) host = true;
           break;
         case 6:
-          if (name.toLowerCase() === 'expect' && value.toLowerCase() === '100-continue') head.expectContinue = true;
+          if (sameWord(b, at, W_EXPECT) && vb - va === 12 && sameWord(b, start + va, W_CONTINUE)) head.expectContinue = true;
           break;
         case 7:
-          if (name.toLowerCase() === 'upgrade') upgradeHeader = true;
+          if (sameWord(b, at, W_UPGRADE)) upgradeHeader = true;
           break;
         case 10:
-          if (name.toLowerCase() === 'connection') connection = connection ? `${connection}, ${value}` : value;
+          if (sameWord(b, at, W_CONNECTION) && vb > va) conn |= connectionTokens(b, start + va, start + vb);
           break;
         case 14:
-          if (name.toLowerCase() === 'content-length') {
-            // On the raw value: llhttp takes no HTAB after the digits, and framing headers must be
+          if (sameWord(b, at, W_CONTENT_LENGTH)) {
+            // On the raw bytes: llhttp takes no HTAB after the digits, and framing headers must be
             // read the same by every hop.
-            if (!CONTENT_LENGTH.test(text.slice(c + 1, eol))) throw new H1ParseError(400, 'invalid content-length');
-            // The value is digits now; leading zeros only matter for the length check.
-            const digits = value.length > 15 ? value.replace(ZEROS, '') : value;
-            if (digits.length > 15) throw new H1ParseError(400, 'content-length too large');
-            const n = Number(digits);
-            if (head.contentLength >= 0 && head.contentLength !== n) throw new H1ParseError(400, 'conflicting content-length');
-            head.contentLength = n;
+            const len = contentLength(b, start + c + 1, start + eol);
+            if (head.contentLength >= 0 && head.contentLength !== len) throw new H1ParseError(400, 'conflicting content-length');
+            head.contentLength = len;
           }
           break;
         case 17:
-          if (name.toLowerCase() === 'transfer-encoding') {
+          if (sameWord(b, at, W_TRANSFER_ENCODING)) {
             // Present even when empty: with a Content-Length it is still a conflict (node rejects it).
             teSeen = true;
             // The raw value only when it has an HTAB, which teFraming must see (the rest is trimmed).
@@ -404,11 +507,12 @@ export class H1Parser {
           }
           break;
       }
+      pos = eol + 2;
     }
     if (!this.#requests && head.status < 200 && head.status !== 101) return undefined;
-    if (connection) {
-      if (hasToken(connection, 'close')) head.keepAlive = false;
-      else if (head.minor === 0) head.keepAlive = hasToken(connection, 'keep-alive');
+    if (conn !== 0) {
+      if (conn & CONN_CLOSE) head.keepAlive = false;
+      else if (head.minor === 0) head.keepAlive = (conn & CONN_KEEP_ALIVE) !== 0;
     } else if (head.minor === 0) head.keepAlive = false;
     if (teSeen) {
       // Responses too, as node's client and Envoy (allow_chunked_length off) do: a response framed
@@ -430,7 +534,7 @@ export class H1Parser {
     }
     if (this.#requests) {
       if (head.minor === 1 && !host) throw new H1ParseError(400, 'missing host header');
-      head.upgrade = head.method === 'CONNECT' || (upgradeHeader && connection !== '' && hasToken(connection, 'upgrade'));
+      head.upgrade = head.method === 'CONNECT' || (upgradeHeader && (conn & CONN_UPGRADE) !== 0);
     }
     return head;
   }

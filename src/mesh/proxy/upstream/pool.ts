@@ -121,18 +121,7 @@ export class Pool extends PoolBreakers implements SocketOwner {
     this.rqActive++;
     this.rqTotal++;
     s.ref();
-    let creq: http.ClientRequest;
-    try {
-      creq = exchange(s, req) as unknown as http.ClientRequest;
-    } catch (err) {
-      // Invalid method/path/headers: the router validated them, but never leak the socket.
-      host.rqActive--;
-      this.rqActive--;
-      s[kUses]--;
-      this.#release(s);
-      cb({ reason: 'connect-failure', detail: `invalid request: ${(err as Error).message}` });
-      return;
-    }
+    const creq = exchange(s, req) as unknown as http.ClientRequest;
     cb(undefined, creq);
   }
 

@@ -111,7 +111,7 @@ function exchangeDone(sock: net.Socket, reusable: boolean): void {
 
 /**
  * Starts an HTTP/1.1 exchange on a connected socket (h1/client.ts: the proxy writes and parses
- * HTTP/1.1 itself); throws (socket untouched) on an invalid request.
+ * HTTP/1.1 itself).
  */
 export function exchange(s: PooledSocket, req: UpstreamRequest): H1Call {
   return new H1Call(s, req.method, req.path, req.headers, s[kUses] > 1, exchangeDone);
