@@ -2,6 +2,10 @@
  * Header handling on the request path: hop-by-hop filtering fused with the route's header
  * operations in one pass over node's flat rawHeaders, response header building, and the values
  * hash policies read. Header operations are compiled (HeaderOps → CompiledOps) at apply() time.
+ *
+ * Names in every rawHeaders list the proxy handles are lowercase: the HTTP/1.1 parser lowercases
+ * them as Envoy's codec does, HTTP/2 has only lowercase names, and requests node's server parsed
+ * are lowercased as they arrive (listeners.ts). So no name is lowercased again per request here.
  */
 import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
@@ -113,7 +117,7 @@ const responseOwned = new Set(['connection', 'keep-alive', 'proxy-connection', '
 function connectionListed(raw: string[]): Set<string> | undefined {
   let listed: Set<string> | undefined;
   for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i].length === 10 && raw[i].toLowerCase() === 'connection') {
+    if (raw[i] === 'connection') {
       const v = raw[i + 1];
       // The usual values name no header: no split for them.
       if (v.length <= 10 && /^(?:keep-alive|close)$/i.test(v)) continue;
@@ -136,13 +140,20 @@ export function upstreamHeaders(raw: string[], ops: CompiledOps, owned: Readonly
   const out: string[] = [];
   const rm = ops.remove;
   for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i].toLowerCase();
+    const name = raw[i];
     if (owned.has(name) || rm.has(name) || listed?.has(name)) continue;
-    out.push(raw[i], raw[i + 1]);
+    out.push(name, raw[i + 1]);
   }
   const app = ops.append;
   for (let i = 0; i < app.length; i += 2) out.push(app[i], app[i + 1]);
   return out;
+}
+
+/** Lowercases the names of a request node's parser read (in place), for the code here; returns it. */
+export function lowerNames<T extends { rawHeaders: string[] }>(req: T): T {
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) raw[i] = raw[i].toLowerCase();
+  return req;
 }
 
 /** Upgrade requests keep Connection/Upgrade (the upstream must see them). */
@@ -163,9 +174,9 @@ export function downstreamHeaders(raw: string[], ops: CompiledOps, server: strin
   const out: string[] = [];
   const rm = ops.remove;
   for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i].toLowerCase();
+    const name = raw[i];
     if (responseOwned.has(name) || rm.has(name) || listed?.has(name)) continue;
-    out.push(raw[i], raw[i + 1]);
+    out.push(name, raw[i + 1]);
   }
   for (let i = 0; i < ops.append.length; i += 2) out.push(ops.append[i], ops.append[i + 1]);
   out.push('server', server);

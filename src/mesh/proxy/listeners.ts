@@ -11,6 +11,7 @@ import net from 'node:net';
 import { onOutboundConnect, onTcpConnection, onUpgrade } from './connect.ts';
 import type { ListenerCtx } from './engine.ts';
 import { H2Downstream, isH2cUpgrade, replayWithoutUpgrade, sniffConnections } from './h2.ts';
+import { lowerNames } from './headers.ts';
 import { H1Server } from './h1/server.ts';
 import type { TcpSession } from './tunnel.ts';
 
@@ -88,11 +89,12 @@ export class Listener {
               },
             ));
       const sniffer = sniffConnections(server, h2, fast);
-      server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => on(ctx, req, res));
+      // The proxy's header code takes lowercase names (headers.ts): node's parser keeps them as sent.
+      server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => on(ctx, lowerNames(req), res));
       // Envoy answers 100-continue itself and does not forward Expect (proxy_100_continue off).
       server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => {
         res.writeContinue();
-        on(ctx, req, res);
+        on(ctx, lowerNames(req), res);
       });
       if (role.upgrade) {
         server.on('upgrade', (req: http.IncomingMessage, s: net.Socket, head: Buffer) => {

@@ -20,6 +20,7 @@ import { EventEmitter } from 'node:events';
 import { STATUS_CODES } from 'node:http';
 import type net from 'node:net';
 import { H1Body } from './body.ts';
+import { isLower } from './fields.ts';
 import { type H1Head, H1ParseError, H1Parser, type H1Sink, headerObject } from './parser.ts';
 
 /** The response, as the router reads an IncomingMessage. */
@@ -102,11 +103,10 @@ export class H1Call extends EventEmitter implements H1Sink {
     for (let i = 0; i < headers.length; i += 2) {
       const name = headers[i];
       const value = headers[i + 1];
-      if (name.length === 14 || name.length === 17) {
-        const l = name.toLowerCase();
-        if (l === 'content-length') framed = true;
-        else if (l === 'transfer-encoding') continue; // framing is this exchange's own
-      }
+      // Names are lowercase on the proxy's path (headers.ts); another spelling costs a check.
+      const l = name === 'content-length' || name === 'transfer-encoding' || (name.length !== 14 && name.length !== 17) || isLower(name) ? name : name.toLowerCase();
+      if (l === 'content-length') framed = true;
+      else if (l === 'transfer-encoding') continue; // framing is this exchange's own
       head += `${name}: ${value}\r\n`;
     }
     this.#framed = framed;

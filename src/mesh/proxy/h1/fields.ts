@@ -59,6 +59,15 @@ export function trimOws(s: string): string {
   return a === 0 && b === s.length ? s : s.slice(a, b);
 }
 
+/** True when `s` has no ASCII uppercase letter. */
+export function isLower(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 65 && c <= 90) return false;
+  }
+  return true;
+}
+
 /** Header names node keeps only the first of (IncomingMessage._addHeaderLine). */
 const singleValued = new Set([
   'content-type',
@@ -85,7 +94,9 @@ const singleValued = new Set([
 export function headerObject(raw: string[]): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (let i = 0; i < raw.length; i += 2) {
-    const k = raw[i].toLowerCase();
+    // Names from the parsers are lowercase already (the check costs less than toLowerCase).
+    const n = raw[i];
+    const k = isLower(n) ? n : n.toLowerCase();
     const v = raw[i + 1];
     const cur = out[k];
     if (k === 'set-cookie') {

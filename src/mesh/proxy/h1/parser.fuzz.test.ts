@@ -18,6 +18,11 @@ import { after, before, describe, it } from 'node:test';
 import { H1ParseError, H1Parser } from './parser.ts';
 import { seededRandom } from '../../../seeded.test-helper.ts';
 
+/** node's raw pairs with lowercase names: the proxy's parser lowercases names, as Envoy's codec does. */
+function lowerNames(raw: string[]): string[] {
+  return raw.map((v, i) => (i % 2 === 0 ? v.toLowerCase() : v));
+}
+
 const SEED = Number(process.env.H1_FUZZ_SEED ?? 0x5eed1);
 const CASES = Number(process.env.H1_FUZZ_CASES ?? 400);
 
@@ -233,7 +238,7 @@ class NodeOracle {
         return void res.end();
       }
       const entry = {
-        seen: { method: req.method ?? '', url: req.url ?? '', version: req.httpVersion, rawHeaders: req.rawHeaders, body: '', trailers: [] as string[] },
+        seen: { method: req.method ?? '', url: req.url ?? '', version: req.httpVersion, rawHeaders: lowerNames(req.rawHeaders), body: '', trailers: [] as string[] },
         req,
         chunks: [] as Buffer[],
       };
@@ -282,7 +287,7 @@ class NodeOracle {
     this.#current = undefined;
     const msgs = cur.reqs
       .filter((e) => e.req.complete)
-      .map((e) => ({ ...e.seen, body: Buffer.concat(e.chunks).toString('latin1'), trailers: e.req.rawTrailers }));
+      .map((e) => ({ ...e.seen, body: Buffer.concat(e.chunks).toString('latin1'), trailers: lowerNames(e.req.rawTrailers) }));
     // The server stops at a request without Host (400 and close), whatever comes after it.
     assert.notEqual(cur.error, 'oracle timeout', 'node neither answered nor closed');
     if (cur.hostMissingAt !== undefined) return { msgs: msgs.slice(0, cur.hostMissingAt), reject: 'missing host' };

@@ -12,6 +12,11 @@ import net from 'node:net';
 import { describe, it } from 'node:test';
 import { type H1Head, H1ParseError, H1Parser, h1Limits, hasToken, headerObject } from './parser.ts';
 
+/** Raw pairs with lowercase names (what the proxy's parser hands on). */
+function lowerNames(raw: string[]): string[] {
+  return raw.map((v, i) => (i % 2 === 0 ? v.toLowerCase() : v));
+}
+
 interface Message {
   head: H1Head;
   body: string;
@@ -128,7 +133,7 @@ function rejects(kind: 'request' | 'response', text: string, status: number): vo
 const H = 'Host: a\r\n';
 
 describe('H1Parser requests', () => {
-  it('execute() reports a GET head: request line, version, raw headers in order and case, head size', () => {
+  it('execute() reports a GET head: request line, version, raw headers in order with names lowercased (as Envoy), head size', () => {
     const text = `GET /a/b?c=d HTTP/1.1\r\nHost: example.com\r\nX-Mixed-Case: v\r\naccept: */*\r\n\r\n`;
     const r = req(text);
     assert.equal(r.status, undefined);
@@ -137,7 +142,7 @@ describe('H1Parser requests', () => {
     assert.equal(head.method, 'GET');
     assert.equal(head.url, '/a/b?c=d');
     assert.equal(head.minor, 1);
-    assert.deepEqual(head.rawHeaders, ['Host', 'example.com', 'X-Mixed-Case', 'v', 'accept', '*/*']);
+    assert.deepEqual(head.rawHeaders, ['host', 'example.com', 'x-mixed-case', 'v', 'accept', '*/*']);
     assert.equal(head.headBytes, Buffer.byteLength(text));
     assert.equal(head.contentLength, -1);
     assert.equal(head.chunked, false);
@@ -152,7 +157,7 @@ describe('H1Parser requests', () => {
 
   it('execute() trims SP/HTAB around values only, keeping inner spaces, NBSP and an empty value', () => {
     const r = req(`GET / HTTP/1.1\r\nHost:a\r\nX-A:  a  b \t\r\nX-B:\t\xa0v\xa0\r\nX-C:\r\nX-D: \r\n\r\n`);
-    assert.deepEqual(r.messages[0].head.rawHeaders, ['Host', 'a', 'X-A', 'a  b', 'X-B', '\xa0v\xa0', 'X-C', '', 'X-D', '']);
+    assert.deepEqual(r.messages[0].head.rawHeaders, ['host', 'a', 'x-a', 'a  b', 'x-b', '\xa0v\xa0', 'x-c', '', 'x-d', '']);
   });
 
   it('execute() keeps HTTP/1.0 connections only with Connection: keep-alive and needs no Host there', () => {
@@ -254,7 +259,7 @@ describe('H1Parser requests', () => {
     assert.equal(m.head.chunked, true);
     assert.equal(m.head.contentLength, -1);
     assert.equal(m.body, `hello0123456789${'z'.repeat(31)}\r\n`);
-    assert.deepEqual(m.trailers, ['X-Trailer', 't1', 'checksum', 'abc']);
+    assert.deepEqual(m.trailers, ['x-trailer', 't1', 'checksum', 'abc']);
     assert.equal(r.mid, false);
     const none = req(`POST / HTTP/1.1\r\n${H}Transfer-Encoding: gzip, Chunked\r\n\r\n0\r\n\r\n`);
     assert.deepEqual([none.messages[0].body, none.messages[0].trailers], ['', null]);
@@ -349,7 +354,7 @@ describe('H1Parser rejections', () => {
       r400(`GET / HTTP/1.1\r\n${H}X: a${c}b\r\n\r\n`);
       r400(`GET / HTTP/1.1\r\n${H}X: ${c}b\r\n\r\n`);
     }
-    assert.deepEqual(req(`GET / HTTP/1.1\r\n${H}X: a\tb\x80\xff\r\n\r\n`).messages[0].head.rawHeaders.slice(2), ['X', 'a\tb\x80\xff']);
+    assert.deepEqual(req(`GET / HTTP/1.1\r\n${H}X: a\tb\x80\xff\r\n\r\n`).messages[0].head.rawHeaders.slice(2), ['x', 'a\tb\x80\xff']);
   });
 
   it('rejects invalid, negative, too large and conflicting Content-Length', () => {
@@ -574,7 +579,7 @@ describe('H1Parser responses', () => {
           const r = http.request({ host: '127.0.0.1', port, agent: false }, (m) => {
             const chunks: Buffer[] = [];
             m.on('data', (c: Buffer) => chunks.push(c));
-            m.on('end', () => resolve({ status: m.statusCode, body: Buffer.concat(chunks).toString('latin1'), rawHeaders: m.rawHeaders, trailers: m.rawTrailers }));
+            m.on('end', () => resolve({ status: m.statusCode, body: Buffer.concat(chunks).toString('latin1'), rawHeaders: lowerNames(m.rawHeaders), trailers: lowerNames(m.rawTrailers) }));
             m.on('aborted', () => resolve('rejected'));
             m.on('error', () => resolve('rejected'));
           });
@@ -665,7 +670,8 @@ describe('headerObject', () => {
     const lines: string[] = [];
     for (let i = 0; i < raw.length; i += 2) lines.push(`${raw[i]}: ${raw[i + 1]}\r\n`);
     const ours = req(`GET / HTTP/1.1\r\n${lines.join('')}Connection: close\r\n\r\n`).messages[0].head.rawHeaders;
-    assert.deepStrictEqual(ours, node.requestRaw);
+    // The pairs node reads, names lowercased (as Envoy's codec hands them on).
+    assert.deepStrictEqual(ours, lowerNames(node.requestRaw));
     assert.deepStrictEqual(headerObject(ours), node.request);
     // The rules spelled out.
     const h = headerObject(ours);

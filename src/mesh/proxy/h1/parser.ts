@@ -57,6 +57,8 @@ export interface H1Head {
   expectContinue: boolean;
   /** Bytes of the head on the wire, CRLFs included. */
   headBytes: number;
+  /** Upgrade requests: the head as read (without its blank line), replayed as is to node's server. */
+  text?: string;
 }
 
 /** What the parser reports. */
@@ -117,15 +119,10 @@ function bareLineEnd(b: Buffer, lo: number, from: number): boolean {
 function word(w: string): Uint8Array {
   return Uint8Array.from(w, (c) => c.charCodeAt(0));
 }
-const W_HOST = word('host');
-const W_EXPECT = word('expect');
 const W_CONTINUE = word('100-continue');
-const W_UPGRADE = word('upgrade');
-const W_CONNECTION = word('connection');
-const W_CONTENT_LENGTH = word('content-length');
-const W_TRANSFER_ENCODING = word('transfer-encoding');
 const W_CLOSE = word('close');
 const W_KEEP_ALIVE = word('keep-alive');
+const W_UPGRADE = word('upgrade');
 
 /** Whether `b` holds `w` at `at`, ASCII case ignored (the caller knows the length fits). */
 function sameWord(b: Buffer, at: number, w: Uint8Array): boolean {
@@ -134,6 +131,35 @@ function sameWord(b: Buffer, at: number, w: Uint8Array): boolean {
     if ((ch >= 65 && ch <= 90 ? ch + 32 : ch) !== w[i]) return false;
   }
   return true;
+}
+
+/**
+ * Header names met on most requests and responses, handed out as these constants (lowercase,
+ * internalized) instead of a slice of each head: no string per header, and every later lookup of
+ * the name (Set.has, ===, an object key) finds its hash and identity ready. Envoy's HTTP/1 codec
+ * lowercases names too, so other names are lowercased as read.
+ */
+const KNOWN_NAMES = [
+  'accept', 'accept-encoding', 'accept-language', 'access-control-allow-origin', 'age', 'authorization', 'b3', 'cache-control',
+  'connection', 'content-encoding', 'content-length', 'content-type', 'cookie', 'date', 'end-user', 'etag', 'expect', 'expires',
+  'grpc-encoding', 'grpc-message', 'grpc-status', 'grpc-timeout', 'host', 'if-modified-since', 'if-none-match', 'keep-alive',
+  'last-modified', 'location', 'origin', 'pragma', 'proxy-connection', 'referer', 'server', 'set-cookie', 'te', 'trailer',
+  'traceparent', 'tracestate', 'transfer-encoding', 'upgrade', 'user-agent', 'vary', 'via', 'x-b3-flags', 'x-b3-parentspanid',
+  'x-b3-sampled', 'x-b3-spanid', 'x-b3-traceid', 'x-envoy-attempt-count', 'x-envoy-decorator-operation',
+  'x-envoy-expected-rq-timeout-ms', 'x-envoy-original-path', 'x-envoy-overloaded', 'x-envoy-upstream-service-time',
+  'x-forwarded-client-cert', 'x-forwarded-for', 'x-forwarded-proto', 'x-request-id', 'x-skiff-peer',
+];
+/** KNOWN_NAMES by length, each with its bytes. */
+const knownByLength: Array<Array<{ name: string; bytes: Uint8Array }> | undefined> = [];
+for (const name of KNOWN_NAMES) (knownByLength[name.length] ??= []).push({ name, bytes: word(name) });
+
+/** The name of `len` bytes at `b[at]` (its text at `text[from]`): a known constant, else the lowercased text. */
+function nameOf(b: Buffer, at: number, len: number, text: string, from: number): string {
+  const cands = knownByLength[len];
+  if (cands !== undefined) for (let k = 0; k < cands.length; k++) if (sameWord(b, at, cands[k].bytes)) return cands[k].name;
+  const name = text.slice(from, from + len);
+  for (let i = at; i < at + len; i++) if (b[i] >= 65 && b[i] <= 90) return name.toLowerCase();
+  return name;
 }
 
 const CONN_CLOSE = 1;
@@ -470,43 +496,29 @@ export class H1Parser {
       let vb = eol;
       while (va < vb && (text.charCodeAt(va) === 32 || text.charCodeAt(va) === 9)) va++;
       while (vb > va && (text.charCodeAt(vb - 1) === 32 || text.charCodeAt(vb - 1) === 9)) vb--;
-      const name = text.slice(pos, c);
+      const name = nameOf(b, start + pos, c - pos, text, pos);
       const value = text.slice(va, vb);
       raw.push(name, value);
-      const at = start + pos;
-      switch (c - pos) {
-        case 4:
-          if (sameWord(b, at, W_HOST)) host = true;
-          break;
-        case 6:
-          if (sameWord(b, at, W_EXPECT) && vb - va === 12 && sameWord(b, start + va, W_CONTINUE)) head.expectContinue = true;
-          break;
-        case 7:
-          if (sameWord(b, at, W_UPGRADE)) upgradeHeader = true;
-          break;
-        case 10:
-          if (sameWord(b, at, W_CONNECTION) && vb > va) conn |= connectionTokens(b, start + va, start + vb);
-          break;
-        case 14:
-          if (sameWord(b, at, W_CONTENT_LENGTH)) {
-            // On the raw bytes: llhttp takes no HTAB after the digits, and framing headers must be
-            // read the same by every hop.
-            const len = contentLength(b, start + c + 1, start + eol);
-            if (head.contentLength >= 0 && head.contentLength !== len) throw new H1ParseError(400, 'conflicting content-length');
-            head.contentLength = len;
-          }
-          break;
-        case 17:
-          if (sameWord(b, at, W_TRANSFER_ENCODING)) {
-            // Present even when empty: with a Content-Length it is still a conflict (node rejects it).
-            teSeen = true;
-            // The raw value only when it has an HTAB, which teFraming must see (the rest is trimmed).
-            const rawValue = text.slice(c + 1, eol);
-            const v = rawValue.indexOf('\t') < 0 ? value : rawValue;
-            if (value) te = te ? `${te},${v}` : v;
-          }
-          break;
-      }
+      // Known names are the table's constants: these compare by reference.
+      if (name === 'host') host = true;
+      else if (name === 'connection') {
+        if (vb > va) conn |= connectionTokens(b, start + va, start + vb);
+      } else if (name === 'content-length') {
+        // On the raw bytes: llhttp takes no HTAB after the digits, and framing headers must be
+        // read the same by every hop.
+        const len = contentLength(b, start + c + 1, start + eol);
+        if (head.contentLength >= 0 && head.contentLength !== len) throw new H1ParseError(400, 'conflicting content-length');
+        head.contentLength = len;
+      } else if (name === 'transfer-encoding') {
+        // Present even when empty: with a Content-Length it is still a conflict (node rejects it).
+        teSeen = true;
+        // The raw value only when it has an HTAB, which teFraming must see (the rest is trimmed).
+        const rawValue = text.slice(c + 1, eol);
+        const v = rawValue.indexOf('\t') < 0 ? value : rawValue;
+        if (value) te = te ? `${te},${v}` : v;
+      } else if (name === 'expect') {
+        if (vb - va === 12 && sameWord(b, start + va, W_CONTINUE)) head.expectContinue = true;
+      } else if (name === 'upgrade') upgradeHeader = true;
       pos = eol + 2;
     }
     if (!this.#requests && head.status < 200 && head.status !== 101) return undefined;
@@ -535,6 +547,7 @@ export class H1Parser {
     if (this.#requests) {
       if (head.minor === 1 && !host) throw new H1ParseError(400, 'missing host header');
       head.upgrade = head.method === 'CONNECT' || (upgradeHeader && (conn & CONN_UPGRADE) !== 0);
+      if (head.upgrade) head.text = text;
     }
     return head;
   }
@@ -605,7 +618,7 @@ export class H1Parser {
       if (c <= 0 || !TOKEN.test(line.slice(0, c))) throw new H1ParseError(400, 'malformed trailer line');
       const value = trimOws(line.slice(c + 1));
       if (BAD_VALUE.test(value)) throw new H1ParseError(400, 'invalid trailer value');
-      out.push(line.slice(0, c), value);
+      out.push(line.slice(0, c).toLowerCase(), value);
     }
     const after = prev ? off + (end + 4 - prev.length) : end + 4;
     return this.#end(out, after);

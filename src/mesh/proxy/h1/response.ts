@@ -9,6 +9,7 @@
 import { EventEmitter } from 'node:events';
 import { STATUS_CODES } from 'node:http';
 import type net from 'node:net';
+import { isLower } from './fields.ts';
 
 /** The connection a response belongs to. */
 export interface ResponseOwner {
@@ -127,25 +128,20 @@ export class H1Response extends EventEmitter {
    */
   #add(name: string, value: unknown): void {
     const v = typeof value === 'string' ? value : String(value);
-    switch (name.length) {
-      case 4:
-        if (name.toLowerCase() === 'date') this.#seen |= DATE;
-        break;
-      case 10:
-        if (name.toLowerCase() === 'connection') {
-          if (v.toLowerCase().includes('close')) this.keepAlive = false;
-          return;
-        }
-        break;
-      case 14:
-        if (name.toLowerCase() === 'content-length') this.#seen |= LENGTH;
-        break;
-      case 17:
-        if (name.toLowerCase() === 'transfer-encoding') {
-          if (v.toLowerCase().includes('chunked')) this.#seen |= CHUNKED;
-          if (this.#noBody) return;
-        }
-        break;
+    // Names are lowercase on the proxy's path (headers.ts); another spelling costs a check.
+    let l = name;
+    if (l !== 'date' && l !== 'connection' && l !== 'content-length' && l !== 'transfer-encoding') {
+      const n = l.length;
+      if ((n === 4 || n === 10 || n === 14 || n === 17) && !isLower(l)) l = l.toLowerCase();
+    }
+    if (l === 'date') this.#seen |= DATE;
+    else if (l === 'connection') {
+      if (v.toLowerCase().includes('close')) this.keepAlive = false;
+      return;
+    } else if (l === 'content-length') this.#seen |= LENGTH;
+    else if (l === 'transfer-encoding') {
+      if (v.toLowerCase().includes('chunked')) this.#seen |= CHUNKED;
+      if (this.#noBody) return;
     }
     this.#h += `${name}: ${v}\r\n`;
   }

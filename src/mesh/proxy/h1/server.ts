@@ -296,10 +296,7 @@ export class H1Conn implements H1Sink, ResponseOwner {
     s.removeListener('error', onError);
     s[kConn] = undefined;
     this.#server.conns.delete(this);
-    let head = `${h.method} ${h.url} HTTP/1.${h.minor}\r\n`;
-    const raw = h.rawHeaders;
-    for (let i = 0; i < raw.length; i += 2) head += `${raw[i]}: ${raw[i + 1]}\r\n`;
-    const bytes = Buffer.from(`${head}\r\n`, 'latin1');
+    const bytes = Buffer.from(`${h.text}\r\n\r\n`, 'latin1');
     s.pause();
     s.unshift(rest.length ? Buffer.concat([bytes, rest]) : bytes);
     this.#fallback(s);
