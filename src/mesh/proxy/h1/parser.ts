@@ -80,6 +80,8 @@ const UNTIL_CLOSE = 6;
 const DONE = 7;
 
 const CRLF2 = Buffer.from('\r\n\r\n');
+/** Bytes of a read turned into one string to find and parse a head in (heads are mostly far shorter). */
+const textWindow = 2048;
 /** The empty tail of a parser with nothing kept: one shared buffer (each Buffer.alloc(0) costs a typed array and its backing store). */
 const noBytes = Buffer.alloc(0);
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -149,13 +151,13 @@ const KNOWN_NAMES = [
   'x-envoy-expected-rq-timeout-ms', 'x-envoy-original-path', 'x-envoy-overloaded', 'x-envoy-upstream-service-time',
   'x-forwarded-client-cert', 'x-forwarded-for', 'x-forwarded-proto', 'x-request-id', 'x-skiff-peer',
 ];
-/** KNOWN_NAMES by length, each with its bytes. */
-const knownByLength: Array<Array<{ name: string; bytes: Uint8Array }> | undefined> = [];
-for (const name of KNOWN_NAMES) (knownByLength[name.length] ??= []).push({ name, bytes: word(name) });
+/** KNOWN_NAMES by length and first letter (`len * 32 + (letter & 31)`), each with its bytes. */
+const knownByKey: Array<Array<{ name: string; bytes: Uint8Array }> | undefined> = [];
+for (const name of KNOWN_NAMES) (knownByKey[name.length * 32 + (name.charCodeAt(0) & 31)] ??= []).push({ name, bytes: word(name) });
 
 /** The name of `len` bytes at `b[at]` (its text at `text[from]`): a known constant, else the lowercased text. */
 function nameOf(b: Buffer, at: number, len: number, text: string, from: number): string {
-  const cands = knownByLength[len];
+  const cands = len < 32 ? knownByKey[len * 32 + (b[at] & 31)] : undefined;
   if (cands !== undefined) for (let k = 0; k < cands.length; k++) if (sameWord(b, at, cands[k].bytes)) return cands[k].name;
   const name = text.slice(from, from + len);
   for (let i = at; i < at + len; i++) if (b[i] >= 65 && b[i] <= 90) return name.toLowerCase();
@@ -251,11 +253,12 @@ function requestLine(text: string, le: number, head: H1Head): void {
 }
 
 /**
- * Header lines from lastIndex to the end, all well-formed: a token name, a colon, a value without
- * control characters but HTAB (so no bare CR or LF), lines joined by CRLF. No backtracking blow-up:
- * a value's class excludes the CR that ends it.
+ * Header lines from lastIndex up to the blank line, all well-formed: a token name, a colon, a value
+ * without control characters but HTAB (so no bare CR or LF), lines joined by CRLF. A line cannot
+ * hold CRLF, so the match ends at the first blank line, which ends the head. No backtracking
+ * blow-up: a value's class excludes the CR that ends it.
  */
-const HEADER_LINES = /(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[^\x00-\x08\x0a-\x1f\x7f]*\r\n)*[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[^\x00-\x08\x0a-\x1f\x7f]*$/y;
+const HEADER_LINES = /(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[^\x00-\x08\x0a-\x1f\x7f]*\r\n)*[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[^\x00-\x08\x0a-\x1f\x7f]*(?=\r\n\r\n)/y;
 
 /** Says what is wrong with a header line `b[p..eol)` whose colon is at `c` (-1: none): HEADER_LINES refused the head. */
 function checkLine(b: Buffer, p: number, c: number, eol: number): void {
@@ -393,6 +396,7 @@ export class H1Parser {
     let start = off;
     let end: number;
     let after: number;
+    let text: string | undefined;
     const parts = this.#pending;
     if (parts) {
       // The head began in earlier reads. Search only the new bytes and the last few kept ones, so a
@@ -419,7 +423,16 @@ export class H1Parser {
       // and its LF may come in separate reads).
       while (start < b.length && (b[start] === 13 || b[start] === 10)) start++;
       if (start === b.length) return -1;
-      end = b.indexOf(CRLF2, start);
+      // The usual head fits in the first bytes: one latin1 string of them is searched (a string
+      // search costs a fraction of Buffer.indexOf's call) and then parsed; else the Buffer is searched.
+      const w = Math.min(b.length, start + textWindow);
+      text = b.toString('latin1', start, w);
+      const e = text.indexOf('\r\n\r\n');
+      if (e >= 0) end = start + e;
+      else {
+        text = undefined;
+        end = w - start < textWindow ? -1 : b.indexOf(CRLF2, w - 3);
+      }
       if (end < 0) {
         // The blank line may yet start in the last 3 bytes: only more than that over the limit is
         // surely too large (the same head split anywhere gets the same answer).
@@ -436,7 +449,7 @@ export class H1Parser {
     if (end - start > h1Limits.maxHeadBytes) throw new H1ParseError(431, 'request header fields too large');
     this.#pending = undefined;
     this.#pendingLen = 0;
-    const head = this.#parseHead(b, start, end, end + 4 - start);
+    const head = this.#parseHead(b, start, end, text ?? b.toString('latin1', start, end + 4));
     if (head === undefined) return after; // a 1xx interim response: skipped
     if (this.#sink.onHead(head) === true) {
       this.#state = DONE;
@@ -454,11 +467,11 @@ export class H1Parser {
    * latin1 string of the head, and the headers that bear on framing are recognised on the bytes, so
    * no header costs a toLowerCase or a regular expression.
    */
-  #parseHead(b: Buffer, start: number, end: number, bytes: number): H1Head | undefined {
-    const text = b.toString('latin1', start, end);
-    const n = text.length;
+  #parseHead(b: Buffer, start: number, end: number, text: string): H1Head | undefined {
+    // `text` holds the head from `start`, maybe with what follows it: the head is text[0..n).
+    const n = end - start;
     let le = text.indexOf('\r\n');
-    if (le < 0) le = n;
+    if (le < 0 || le > n) le = n;
     const head: H1Head = {
       method: '',
       url: '',
@@ -471,7 +484,7 @@ export class H1Parser {
       keepAlive: true,
       upgrade: false,
       expectContinue: false,
-      headBytes: bytes,
+      headBytes: n + 4,
     };
     if (this.#requests) requestLine(text, le, head);
     else statusLine(b, start, start + le, text, head);
@@ -489,7 +502,7 @@ export class H1Parser {
     for (let pos = le + 2; pos < n; ) {
       if (++count > h1Limits.maxHeaders) throw new H1ParseError(431, 'too many headers');
       let eol = text.indexOf('\r\n', pos);
-      if (eol < 0) eol = n;
+      if (eol < 0 || eol > n) eol = n;
       const c = text.indexOf(':', pos);
       if (!valid) checkLine(b, start + pos, c < 0 ? -1 : start + c, start + eol);
       let va = c + 1;
@@ -547,7 +560,7 @@ export class H1Parser {
     if (this.#requests) {
       if (head.minor === 1 && !host) throw new H1ParseError(400, 'missing host header');
       head.upgrade = head.method === 'CONNECT' || (upgradeHeader && (conn & CONN_UPGRADE) !== 0);
-      if (head.upgrade) head.text = text;
+      if (head.upgrade) head.text = text.slice(0, n);
     }
     return head;
   }
