@@ -72,7 +72,7 @@ export class HttpStream {
   origPath = '';
   bytesIn = 0;
   bytesOut = 0;
-  /** Socket bytesWritten at start: the response's wire size is the difference at the end. */
+  /** Socket bytesWritten at start: the wire size of a response node's server wrote is the difference at the end. */
   sock0: number;
   /** Inbound: the calling workload (x-skiff-peer). */
   peer?: WorkloadMeta;
@@ -106,7 +106,8 @@ export class HttpStream {
     this.port = port;
     this.start = lst.engine.now();
     this.t0 = performance.now();
-    this.sock0 = req.socket.bytesWritten;
+    // The proxy's own HTTP/1.1 and HTTP/2 responses count their bytes (`wire`); node's need the socket's count.
+    this.sock0 = (res as { wire?: unknown }).wire === undefined ? req.socket.bytesWritten : 0;
     this.h2 = req.httpVersionMajor === 2;
     this.grpc = isGrpcContentType(req.headers['content-type']);
     (res as WithStream)[kStream] = this;
@@ -207,8 +208,9 @@ function complete(s: HttpStream): void {
   const res = s.res;
   const status = res.headersSent ? res.statusCode : 0;
   const ms = s.elapsed();
-  // HTTP/2 streams share their socket, so its byte count says nothing about one response.
-  const wire = s.h2 ? (res as unknown as H2Response).wire.n : Math.max(0, s.req.socket.bytesWritten - s.sock0);
+  // HTTP/2 streams share their socket, and HTTP/1.1 responses may still be held (h1/batch.ts): both count their own bytes.
+  const own = (res as unknown as Partial<Pick<H2Response, 'wire'>>).wire;
+  const wire = own !== undefined ? own.n : Math.max(0, s.req.socket.bytesWritten - s.sock0);
   const series = s.grpc ? familyOf(s).grpc(status, s.flags, grpcOutcome(s, status)) : familyOf(s).get(status, s.flags);
   series.requests.inc();
   series.duration.observe(ms);

@@ -20,6 +20,7 @@ import { EventEmitter } from 'node:events';
 import { STATUS_CODES } from 'node:http';
 import type net from 'node:net';
 import { H1Body } from './body.ts';
+import { adoptForBatch, flushSocket, writeLater } from './batch.ts';
 import { isLower } from './fields.ts';
 import { type H1Head, H1ParseError, H1Parser, type H1Sink, headerObject } from './parser.ts';
 
@@ -60,6 +61,7 @@ function onDrain(this: Tagged): void {
 
 /** Installs the connection's listeners once (at dial): bytes and 'drain' go to the exchange in progress. */
 export function adoptSocket(s: net.Socket): void {
+  adoptForBatch(s);
   s.on('data', onData);
   s.on('drain', onDrain);
 }
@@ -127,6 +129,7 @@ export class H1Call extends EventEmitter implements H1Sink {
         this.#chunked = true;
         this.#head += 'transfer-encoding: chunked\r\n';
       }
+      flushSocket(s);
       s.cork();
       s.write(`${this.#head}\r\n`, 'latin1');
       process.nextTick(uncork, s);
@@ -150,12 +153,14 @@ export class H1Call extends EventEmitter implements H1Sink {
       let head = this.#head;
       const n = body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.length;
       if (!this.#framed && (n > 0 || !noBodyMethods.has(this.#method))) head += `content-length: ${n}\r\n`;
-      if (n === 0) s.write(`${head}\r\n`, 'latin1');
+      // A whole small request is one latin1 string (a byte per char), held to the end of this I/O
+      // phase with the other requests of the batch (batch.ts).
+      if (n === 0) writeLater(s, `${head}\r\n`);
       else if (n <= 16 * 1024) {
-        // One latin1 string (a byte per char): node writes a small one straight from the stack.
         const bytes = typeof body === 'string' ? Buffer.from(body) : body!;
-        s.write(`${head}\r\n${bytes.toString('latin1')}`, 'latin1');
+        writeLater(s, `${head}\r\n${bytes.toString('latin1')}`);
       } else {
+        flushSocket(s);
         s.cork();
         s.write(`${head}\r\n`, 'latin1');
         s.write(body!);

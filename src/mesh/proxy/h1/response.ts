@@ -9,6 +9,7 @@
 import { EventEmitter } from 'node:events';
 import { STATUS_CODES } from 'node:http';
 import type net from 'node:net';
+import { flushSocket, writeLater } from './batch.ts';
 import { isLower } from './fields.ts';
 
 /** The connection a response belongs to. */
@@ -73,6 +74,8 @@ export class H1Response extends EventEmitter {
   #seen = 0;
   /** The connection stays open after this response. */
   keepAlive: boolean;
+  /** Bytes of this response handed to the socket or held for it (head, framing, body): its wire size. */
+  wire = { n: 0 };
 
   constructor(conn: ResponseOwner, req: ResponseRequest, keepAlive: boolean) {
     super();
@@ -157,16 +160,19 @@ export class H1Response extends EventEmitter {
       process.nextTick(flushLater, this);
     }
     this.#text += text;
+    this.wire.n += text.length;
   }
 
-  /** Writes what is queued; the socket's answer (false: its buffer is full). */
+  /** Writes what is queued (after what batch.ts holds for the socket); the socket's answer (false: its buffer is full). */
   flush(): boolean {
     this.#flushing = false;
     const t = this.#text;
     if (!t) return true;
     this.#text = '';
     const s = this.socket;
-    return s.destroyed ? false : s.write(t, 'latin1');
+    if (s.destroyed) return false;
+    flushSocket(s);
+    return s.write(t, 'latin1');
   }
 
   write(chunk: Buffer | string): boolean {
@@ -184,8 +190,11 @@ export class H1Response extends EventEmitter {
       return true;
     }
     this.flush();
+    flushSocket(this.socket);
     const ok = this.socket.write(b);
+    this.wire.n += n;
     if (!this.#chunked) return ok;
+    this.wire.n += 2;
     return this.socket.write('\r\n', 'latin1');
   }
 
@@ -202,7 +211,11 @@ export class H1Response extends EventEmitter {
     if (chunk !== undefined && chunk.length > 0) this.write(chunk);
     else this.#takeHead();
     if (this.#chunked) this.#queue('0\r\n\r\n');
-    this.flush();
+    // The rest of the response leaves with the others of this I/O phase (batch.ts).
+    this.#flushing = false;
+    const t = this.#text;
+    this.#text = '';
+    if (t && !this.socket.destroyed) writeLater(this.socket, t);
     this.writableEnded = true;
     this.writableFinished = true;
     this.finished = true;
@@ -222,7 +235,9 @@ export class H1Response extends EventEmitter {
   addTrailers(): void {}
 
   writeContinue(): void {
-    if (!this.headersSent) this.socket.write('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
+    if (this.headersSent) return;
+    flushSocket(this.socket);
+    this.socket.write('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
   }
 
   /** The connection went away before end(). */

@@ -19,6 +19,7 @@
 import { STATUS_CODES } from 'node:http';
 import type net from 'node:net';
 import { H1Body } from './body.ts';
+import { adoptForBatch, flushSocket } from './batch.ts';
 import { H1Response, type ResponseOwner } from './response.ts';
 import { type H1Head, H1ParseError, H1Parser, type H1Sink, headerObject } from './parser.ts';
 
@@ -126,6 +127,7 @@ export class H1Conn implements H1Sink, ResponseOwner {
     this.#fallback = fallback;
     this.#parser = new H1Parser('request', this);
     const s = socket as Tagged;
+    adoptForBatch(s);
     s[kConn] = this;
     s.on('data', onData);
     s.on('end', onEnd);
@@ -184,7 +186,10 @@ export class H1Conn implements H1Sink, ResponseOwner {
     this.res = res;
     this.#reqDone = false;
     // Not to HTTP/1.0 clients: RFC 9110 §10.1.1 says ignore it (and node does); one would take a 100 for the answer.
-    if (h.expectContinue && h.minor === 1) this.socket.write('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
+    if (h.expectContinue && h.minor === 1) {
+      flushSocket(this.socket);
+      this.socket.write('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
+    }
     this.#handler(req, res);
     return false;
   }
@@ -204,7 +209,7 @@ export class H1Conn implements H1Sink, ResponseOwner {
     if (!res.keepAlive) {
       this.#closeAfter = true;
       this.#stash = undefined;
-      this.socket.end();
+      this.#end();
       return;
     }
     if (!this.#reqDone) {
@@ -247,7 +252,7 @@ export class H1Conn implements H1Sink, ResponseOwner {
   #endIfAnswered(): void {
     if (this.#closeAfter || this.#feeding || this.#stash || (this.res && !this.res.finished)) return;
     this.#closeAfter = true;
-    this.socket.end();
+    this.#end();
   }
 
   closed(): void {
@@ -264,11 +269,17 @@ export class H1Conn implements H1Sink, ResponseOwner {
     this.res?.gone();
   }
 
+  /** Ends the connection after what batch.ts holds for it. */
+  #end(): void {
+    flushSocket(this.socket);
+    this.socket.end();
+  }
+
   closeIfIdle(): void {
     // A pipelined request already read (#stash) is answered first: the router says `connection: close` while draining.
     if ((!this.res || this.res.finished) && !this.#stash) {
       this.#closeAfter = true;
-      this.socket.end();
+      this.#end();
     }
   }
 
@@ -281,6 +292,7 @@ export class H1Conn implements H1Sink, ResponseOwner {
       return;
     }
     const text = `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`;
+    flushSocket(this.socket);
     this.socket.end(text, 'latin1');
   }
 
@@ -289,6 +301,7 @@ export class H1Conn implements H1Sink, ResponseOwner {
     const h = this.#upgrade!;
     this.#upgrade = undefined;
     const s = this.socket as Tagged;
+    flushSocket(s);
     s.removeListener('data', onData);
     s.removeListener('end', onEnd);
     s.removeListener('close', onClose);
