@@ -355,8 +355,11 @@ function respond(f: Forward, creq: http.ClientRequest, pres: http.IncomingMessag
   const s = f.s;
   f.responded = true;
   s.serviceTime = String(Math.round(performance.now() - f.attemptStart));
-  const sock = creq.socket;
-  if (sock?.localAddress) s.upstreamLocal = `${sock.localAddress}:${sock.localPort}`;
+  // Only the access log prints it: the address costs a getsockname per call.
+  if (s.live.cfg.accessLog) {
+    const sock = creq.socket;
+    if (sock?.localAddress) s.upstreamLocal = `${sock.localAddress}:${sock.localPort}`;
+  }
   const h = downstreamHeaders(pres.rawHeaders, f.d.ops.response, s.lst.server);
   h.push('x-envoy-upstream-service-time', s.serviceTime);
   const cors = s.route?.cors;

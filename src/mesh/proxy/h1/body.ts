@@ -7,7 +7,7 @@
  * after 'aborted' when the connection went away before the body was read to its end (as node's
  * IncomingMessage; `complete` stays false when it was cut mid-body), and no 'end' follows then.
  */
-import { EventEmitter } from 'node:events';
+import { SlotEmitter } from './emitter.ts';
 import type net from 'node:net';
 import { StringDecoder } from 'node:string_decoder';
 
@@ -19,15 +19,18 @@ export interface Sink {
   removeListener(event: 'drain', fn: () => void): unknown;
 }
 
+/** The trailers of a body that has none: one shared list, never written (a message with trailers gets its own). */
+const noTrailers: string[] = [];
+
 /** Buffered bytes after which an unread body pauses its socket. */
 const highWater = 64 * 1024;
 
 /** A message body fed by the parser (see the file comment). */
-export class H1Body extends EventEmitter {
+export class H1Body extends SlotEmitter {
   readonly socket: net.Socket;
   complete = false;
   readableEnded = false;
-  rawTrailers: string[] = [];
+  rawTrailers: string[] = noTrailers;
   #trailers: Record<string, string> | undefined;
   #flowing = false;
   #paused = false;

@@ -16,7 +16,7 @@
  * one adds it; a body written in pieces without one is sent chunked; a bodyless POST/PUT/PATCH gets
  * `content-length: 0`.
  */
-import { EventEmitter } from 'node:events';
+import { SlotEmitter } from './emitter.ts';
 import { STATUS_CODES } from 'node:http';
 import type net from 'node:net';
 import { H1Body } from './body.ts';
@@ -72,7 +72,7 @@ export function callOf(s: net.Socket): H1Call | undefined {
 }
 
 /** One request/response on a connected socket (see the file comment). */
-export class H1Call extends EventEmitter implements H1Sink {
+export class H1Call extends SlotEmitter implements H1Sink {
   readonly socket: net.Socket;
   reusedSocket: boolean;
   readonly #parser: H1Parser;

@@ -6,7 +6,7 @@
  * Content-Length given, else chunked (HTTP/1.1) or until close (HTTP/1.0); HEAD, 1xx, 204 and 304
  * carry no body; `connection: close` when either side ends the connection.
  */
-import { EventEmitter } from 'node:events';
+import { SlotEmitter } from './emitter.ts';
 import { STATUS_CODES } from 'node:http';
 import type net from 'node:net';
 import { flushSocket, writeLater } from './batch.ts';
@@ -53,7 +53,7 @@ const smallChunk = 16 * 1024;
 const highWater = 64 * 1024;
 
 /** The response, as the router writes a ServerResponse. */
-export class H1Response extends EventEmitter {
+export class H1Response extends SlotEmitter {
   statusCode = 200;
   statusMessage = '';
   headersSent = false;
