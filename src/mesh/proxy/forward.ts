@@ -306,26 +306,36 @@ function onGlobalTimeout(f: Forward): void {
   } else localReply(s, 504, bodies.timeout, F.UT, 'upstream_response_timeout');
 }
 
-/** Envoy's wouldRetryFromHeaders. */
-function retriableStatus(r: CompiledRetry, on: number, status: number, h: http.IncomingHttpHeaders): boolean {
-  if (h['x-envoy-overloaded'] !== undefined || h['x-envoy-ratelimited'] !== undefined) return false;
-  if (on & RETRY.r5xx && status >= 500 && status < 600) return true;
-  if (on & RETRY.gatewayError && (status === 502 || status === 503 || status === 504)) return true;
-  if (on & RETRY.retriable4xx && status === 409) return true;
-  if (on & RETRY.statusCodes && r.codes.has(status)) return true;
-  if (on & GRPC_ANY) {
-    const g = h['grpc-status'];
-    if (g === undefined) return false;
-    const code = Number(g);
-    return (
-      (code === 1 && (on & RETRY.grpcCancelled) !== 0) ||
-      (code === 4 && (on & RETRY.grpcDeadline) !== 0) ||
-      (code === 8 && (on & RETRY.grpcResource) !== 0) ||
-      (code === 13 && (on & RETRY.grpcInternal) !== 0) ||
-      (code === 14 && (on & RETRY.grpcUnavailable) !== 0)
-    );
+/** The first value of a header in a raw list (names lowercase: headers.ts), without building the header object. */
+function rawHeader(raw: string[], name: string): string | undefined {
+  for (let i = 0; i < raw.length; i += 2) if (raw[i] === name) return raw[i + 1];
+  return undefined;
+}
+
+/**
+ * Envoy's wouldRetryFromHeaders. The status and grpc-status decide first; only a response they would
+ * retry is looked at for `x-envoy-overloaded` / `x-envoy-ratelimited` (which forbid it), so the usual
+ * 2xx under Istio's default retry policy reads no header at all.
+ */
+function retriableStatus(r: CompiledRetry, on: number, status: number, raw: string[]): boolean {
+  let would =
+    (on & RETRY.r5xx && status >= 500 && status < 600) ||
+    (on & RETRY.gatewayError && (status === 502 || status === 503 || status === 504)) ||
+    (on & RETRY.retriable4xx && status === 409) ||
+    (on & RETRY.statusCodes && r.codes.has(status));
+  if (!would && on & GRPC_ANY) {
+    const g = rawHeader(raw, 'grpc-status');
+    if (g !== undefined) {
+      const code = Number(g);
+      would =
+        (code === 1 && (on & RETRY.grpcCancelled) !== 0) ||
+        (code === 4 && (on & RETRY.grpcDeadline) !== 0) ||
+        (code === 8 && (on & RETRY.grpcResource) !== 0) ||
+        (code === 13 && (on & RETRY.grpcInternal) !== 0) ||
+        (code === 14 && (on & RETRY.grpcUnavailable) !== 0);
+    }
   }
-  return false;
+  return Boolean(would) && rawHeader(raw, 'x-envoy-overloaded') === undefined && rawHeader(raw, 'x-envoy-ratelimited') === undefined;
 }
 
 function onUpstreamResponse(this: http.ClientRequest & Tagged, pres: http.IncomingMessage): void {
@@ -342,7 +352,7 @@ function onUpstreamResponse(this: http.ClientRequest & Tagged, pres: http.Incomi
   const g = f.s.grpc ? pres.headers['grpc-status'] : undefined;
   const grpcStatus = typeof g === 'string' ? g : undefined;
   f.cluster.report(f.host!, { status: grpcStatus === undefined ? status : grpcToHttpStatus(grpcStatus) });
-  if (f.retryOn && retriableStatus(f.a.retry, f.retryOn, status, pres.headers) && mayRetry(f) === YES) {
+  if (f.retryOn && retriableStatus(f.a.retry, f.retryOn, status, pres.rawHeaders) && mayRetry(f) === YES) {
     f.creq = undefined;
     pres.resume();
     return scheduleRetry(f);

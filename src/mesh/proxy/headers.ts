@@ -120,7 +120,7 @@ function connectionListed(raw: string[]): Set<string> | undefined {
     if (raw[i] === 'connection') {
       const v = raw[i + 1];
       // The usual values name no header: no split for them.
-      if (v.length <= 10 && /^(?:keep-alive|close)$/i.test(v)) continue;
+      if (v === 'keep-alive' || v === 'close' || (v.length <= 10 && /^(?:keep-alive|close)$/i.test(v))) continue;
       for (const tok of v.split(',')) {
         const t = tok.trim().toLowerCase();
         if (t && t !== 'close' && t !== 'keep-alive') (listed ??= new Set()).add(t);
@@ -139,9 +139,10 @@ export function upstreamHeaders(raw: string[], ops: CompiledOps, owned: Readonly
   const listed = connectionListed(raw);
   const out: string[] = [];
   const rm = ops.remove;
+  const anyRm = rm.size > 0;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i];
-    if (owned.has(name) || rm.has(name) || listed?.has(name)) continue;
+    if (owned.has(name) || (anyRm && rm.has(name)) || listed?.has(name)) continue;
     out.push(name, raw[i + 1]);
   }
   const app = ops.append;
@@ -173,9 +174,10 @@ export function downstreamHeaders(raw: string[], ops: CompiledOps, server: strin
   const listed = connectionListed(raw);
   const out: string[] = [];
   const rm = ops.remove;
+  const anyRm = rm.size > 0;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i];
-    if (responseOwned.has(name) || rm.has(name) || listed?.has(name)) continue;
+    if (responseOwned.has(name) || (anyRm && rm.has(name)) || listed?.has(name)) continue;
     out.push(name, raw[i + 1]);
   }
   for (let i = 0; i < ops.append.length; i += 2) out.push(ops.append[i], ops.append[i + 1]);

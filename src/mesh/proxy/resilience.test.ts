@@ -31,6 +31,11 @@ before(async () => {
     hits.set(path, (hits.get(path) ?? 0) + 1);
     seen.push({ url: req.url, attempt: req.headers['x-envoy-attempt-count'] as string, body, headers: req.headers });
     if (path === '/hold') return void held.push(res);
+    if (path === '/overloaded') {
+      // Another proxy's overflow answer, passed back to this one.
+      res.writeHead(503, { 'x-envoy-overloaded': 'true' });
+      return void res.end('overflow');
+    }
     const st = script.get(path)?.shift() ?? 200;
     res.writeHead(st, { 'content-type': 'text/plain' });
     res.end(`${st}`);
@@ -137,6 +142,15 @@ test('5xx responses are retried with retryOn 5xx; x-envoy-attempt-count counts t
   assert.equal(bad.status, 503, 'the last upstream answer is returned');
   assert.equal(bad.body, '503');
   assert.match(lastLog(), /" 503 URX via_upstream /);
+  // A 5xx carrying x-envoy-overloaded is never retried (Envoy's wouldRetryFromHeaders).
+  seen.length = 0;
+  const over = await get('/overloaded');
+  assert.equal(over.status, 503);
+  assert.equal(over.headers['x-envoy-overloaded'], 'true');
+  assert.deepEqual(
+    seen.map((s) => s.attempt),
+    ['1'],
+  );
 });
 
 test('the default retry policy does not retry a 503 (Istio ≥1.24) but retries a POST body it buffered on retriable-status-codes', async () => {
