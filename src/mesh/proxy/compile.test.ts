@@ -6,6 +6,7 @@ import { ProxyConfigError } from './errors.ts';
 import { F, flagString } from './flags.ts';
 import { compileOps, cookieValue, downstreamHeaders, ownedRequestHeaders, upstreamHeaders } from './headers.ts';
 import { compileDomains, compileMatch, compileRegex, hostOf, lookupDomain, matchRequest, parseQuery, type RequestView } from './match.ts';
+import { portOf } from './router.ts';
 import type { Route } from './model.ts';
 import { decodePeer, encodePeer, PeerCache } from './peer.ts';
 import { cluster, emptyConfig, node, routeConfig, withOutbound } from './proxy.test-helper.ts';
@@ -65,6 +66,19 @@ test('lookupDomain() searches exact, longest *suffix, longest prefix*, then *; t
   assert.equal(lookupDomain(t, 'zzz'), 'any');
   assert.equal(lookupDomain(t, 'a.example.com.'), 'exact');
   assert.equal(hostOf('[::1]:8080'), '::1');
+  assert.equal(hostOf('Svc.Default:80'), 'svc.default');
+  assert.equal(hostOf('svc'), 'svc');
+  // The port of an authority: digits after the last colon outside IPv6 brackets, else the default.
+  assert.equal(portOf('svc:9080', 80), 9080);
+  assert.equal(portOf('svc', 80), 80);
+  assert.equal(portOf('[::1]', 80), 80);
+  assert.equal(portOf('[::1]:8443', 80), 8443);
+  assert.equal(portOf('svc:', 80), 80);
+  assert.equal(portOf('svc:0', 80), 80);
+  assert.equal(portOf('svc:65536', 80), 80);
+  assert.equal(portOf('svc:8a', 80), 80);
+  assert.equal(portOf('svc:080', 80), 80);
+  assert.equal(portOf('svc:65535', 80), 65535);
   assert.throws(() => compileDomains([{ name: 'a', domains: ['x'], value: 1 }, { name: 'b', domains: ['X'], value: 2 }], 'rc "9080"'), /domain "x" of virtual host "b" is listed twice/);
 });
 

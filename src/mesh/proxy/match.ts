@@ -6,6 +6,7 @@
  */
 import type http from 'node:http';
 import { ProxyConfigError } from './errors.ts';
+import { isLower } from './h1/fields.ts';
 import type { HeaderMatcher, QueryMatcher, RouteMatch, StringMatcher } from './model.ts';
 
 /** What matchers read of a request; built once per request by the listener. */
@@ -252,10 +253,19 @@ export function hostOf(authority: string): string {
     const close = authority.indexOf(']');
     return (close > 0 ? authority.slice(1, close) : authority).toLowerCase();
   }
-  const colon = authority.lastIndexOf(':');
+  const colon = lastColon(authority);
   if (colon >= 0) end = colon;
   const h = end === authority.length ? authority : authority.slice(0, end);
-  return h.toLowerCase();
+  return isLower(h) ? h : h.toLowerCase();
+}
+
+/**
+ * The index of the last ':' in an authority, or -1 (a loop: String.prototype.lastIndexOf is a
+ * runtime call, several times the cost over a short string).
+ */
+export function lastColon(authority: string): number {
+  for (let i = authority.length - 1; i >= 0; i--) if (authority.charCodeAt(i) === 58) return i;
+  return -1;
 }
 
 /** Finds the value for a host (already lowercased, port removed); a trailing dot is ignored. */

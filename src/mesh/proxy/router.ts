@@ -11,7 +11,7 @@ import type { ListenerCtx } from './engine.ts';
 import { proxyErrors } from './errors.ts';
 import { F } from './flags.ts';
 import { clientRequestId, newRequestId } from './headers.ts';
-import { hostOf, lookupDomain, matchedPrefixLength, matchRequest, matchString, type RequestView } from './match.ts';
+import { hostOf, lastColon, lookupDomain, matchedPrefixLength, matchRequest, matchString, type RequestView } from './match.ts';
 import { forward } from './forward.ts';
 import { grpcStatusText } from './grpc.ts';
 import { peerHeader } from './peer.ts';
@@ -34,11 +34,19 @@ export function viewOf(req: http.IncomingMessage, fullPath: string, authority: s
 
 /** Port of an authority (`host:port`), or `dflt`. */
 export function portOf(authority: string, dflt: number): number {
-  const close = authority.lastIndexOf(']');
-  const colon = authority.lastIndexOf(':');
-  if (colon <= close) return dflt;
-  const p = Number(authority.slice(colon + 1));
-  return Number.isInteger(p) && p > 0 && p < 65536 ? p : dflt;
+  const colon = lastColon(authority);
+  // An IPv6 literal's colons are inside its brackets.
+  if (colon < 0 || authority.indexOf(']', colon) >= 0) return dflt;
+  // Digits only, read here: Number() of a slice costs a string and a runtime call per request.
+  let p = 0;
+  const n = authority.length;
+  if (n - colon - 1 < 1 || n - colon - 1 > 5) return dflt;
+  for (let i = colon + 1; i < n; i++) {
+    const c = authority.charCodeAt(i);
+    if (c < 48 || c > 57) return dflt;
+    p = p * 10 + (c - 48);
+  }
+  return p > 0 && p < 65536 ? p : dflt;
 }
 
 /** True for 127.0.0.0/8 literals. */
