@@ -10,12 +10,7 @@ import net from 'node:net';
 import { Readable } from 'node:stream';
 import { H1Body } from './body.ts';
 import { adoptSocket, callOf, type DoneFn, H1Call, type H1Incoming } from './client.ts';
-import { unchunk, Wire } from './wire.test-helper.ts';
-
-/** Raw pairs with lowercase names (what the proxy's parser hands on). */
-function lowerNames(raw: string[]): string[] {
-  return raw.map((v, i) => (i % 2 === 0 ? v.toLowerCase() : v));
-}
+import { lowerNames, unchunk, Wire } from './wire.test-helper.ts';
 
 const sockets = new Set<net.Socket>();
 let server: net.Server;

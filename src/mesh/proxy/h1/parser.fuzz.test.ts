@@ -16,12 +16,8 @@ import type { AddressInfo } from 'node:net';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { H1ParseError, H1Parser } from './parser.ts';
+import { lowerNames } from './wire.test-helper.ts';
 import { seededRandom } from '../../../seeded.test-helper.ts';
-
-/** node's raw pairs with lowercase names: the proxy's parser lowercases names, as Envoy's codec does. */
-function lowerNames(raw: string[]): string[] {
-  return raw.map((v, i) => (i % 2 === 0 ? v.toLowerCase() : v));
-}
 
 const SEED = Number(process.env.H1_FUZZ_SEED ?? 0x5eed1);
 const CASES = Number(process.env.H1_FUZZ_CASES ?? 400);

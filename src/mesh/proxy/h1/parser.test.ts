@@ -10,12 +10,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import net from 'node:net';
 import { describe, it } from 'node:test';
+import { lowerNames } from './wire.test-helper.ts';
 import { type H1Head, H1ParseError, H1Parser, h1Limits, hasToken, headerObject } from './parser.ts';
-
-/** Raw pairs with lowercase names (what the proxy's parser hands on). */
-function lowerNames(raw: string[]): string[] {
-  return raw.map((v, i) => (i % 2 === 0 ? v.toLowerCase() : v));
-}
 
 interface Message {
   head: H1Head;

@@ -104,3 +104,8 @@ export function unchunk(text: string): string {
     i += n + 2;
   }
 }
+
+/** Raw pairs with lowercase names: what the proxy's parser hands on (it lowercases names, as Envoy's codec does). */
+export function lowerNames(raw: string[]): string[] {
+  return raw.map((v, i) => (i % 2 === 0 ? v.toLowerCase() : v));
+}
