@@ -19,6 +19,7 @@ import type http2 from 'node:http2';
 import type net from 'node:net';
 import type { ListenerCtx } from './engine.ts';
 import { H2Response } from './h2-response.ts';
+import { noTrailers } from './h1/fields.ts';
 import { loadHttp2 } from './lazy.ts';
 
 /** The HTTP/2 client connection preface (RFC 9113 §3.4). */
@@ -54,7 +55,6 @@ interface StreamRequest {
   rawTrailers: string[];
 }
 
-const noTrailers: string[] = [];
 const noTrailerMap: http2.IncomingHttpHeaders = Object.freeze({}) as http2.IncomingHttpHeaders;
 
 function onRequestTrailers(this: http2.ServerHttp2Stream & StreamRequest, trailers: http2.IncomingHttpHeaders): void {

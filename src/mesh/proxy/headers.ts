@@ -10,6 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
 import { ProxyConfigError } from './errors.ts';
+import { CONTROL, TOKEN } from './h1/fields.ts';
 import type { HeaderMutation, HeaderOps } from './model.ts';
 
 /** Header operations folded into "drop these names, then append these pairs" (set = drop + append). */
@@ -27,10 +28,6 @@ export const noOps: CompiledOps = { remove: new Set(), append: [] };
 function forbidden(name: string): boolean {
   return name.startsWith(':') || name === 'host';
 }
-
-/** Control characters other than HTAB: a CR or LF in a value would split the message it is written into. */
-const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /**
  * Refuses a configured header value with control characters (Istio's webhook refuses them too; a
@@ -119,8 +116,8 @@ function connectionListed(raw: string[]): Set<string> | undefined {
   for (let i = 0; i < raw.length; i += 2) {
     if (raw[i] === 'connection') {
       const v = raw[i + 1];
-      // The usual values name no header: no split for them.
-      if (v === 'keep-alive' || v === 'close' || (v.length <= 10 && /^(?:keep-alive|close)$/i.test(v))) continue;
+      // The usual values name no header: no split for them (other spellings go through the split).
+      if (v === 'keep-alive' || v === 'close') continue;
       for (const tok of v.split(',')) {
         const t = tok.trim().toLowerCase();
         if (t && t !== 'close' && t !== 'keep-alive') (listed ??= new Set()).add(t);

@@ -6,7 +6,7 @@
  */
 import type http from 'node:http';
 import { ProxyConfigError } from './errors.ts';
-import { isLower } from './h1/fields.ts';
+import { asLower } from './h1/fields.ts';
 import type { HeaderMatcher, QueryMatcher, RouteMatch, StringMatcher } from './model.ts';
 
 /** What matchers read of a request; built once per request by the listener. */
@@ -256,7 +256,7 @@ export function hostOf(authority: string): string {
   const colon = lastColon(authority);
   if (colon >= 0) end = colon;
   const h = end === authority.length ? authority : authority.slice(0, end);
-  return isLower(h) ? h : h.toLowerCase();
+  return asLower(h);
 }
 
 /**

@@ -7,9 +7,10 @@
  * after 'aborted' when the connection went away before the body was read to its end (as node's
  * IncomingMessage; `complete` stays false when it was cut mid-body), and no 'end' follows then.
  */
-import { SlotEmitter } from './emitter.ts';
 import type net from 'node:net';
 import { StringDecoder } from 'node:string_decoder';
+import { SlotEmitter } from './emitter.ts';
+import { noTrailers } from './fields.ts';
 
 /** What pipe() writes to: a Writable, or the proxy's own H1Response. */
 export interface Sink {
@@ -18,9 +19,6 @@ export interface Sink {
   once(event: 'drain', fn: () => void): unknown;
   removeListener(event: 'drain', fn: () => void): unknown;
 }
-
-/** The trailers of a body that has none: one shared list, never written (a message with trailers gets its own). */
-const noTrailers: string[] = [];
 
 /** Buffered bytes after which an unread body pauses its socket. */
 const highWater = 64 * 1024;

@@ -16,12 +16,12 @@
  * one adds it; a body written in pieces without one is sent chunked; a bodyless POST/PUT/PATCH gets
  * `content-length: 0`.
  */
-import { SlotEmitter } from './emitter.ts';
 import { STATUS_CODES } from 'node:http';
 import type net from 'node:net';
-import { H1Body } from './body.ts';
 import { adoptForBatch, flushSocket, writeLater } from './batch.ts';
-import { isLower } from './fields.ts';
+import { H1Body } from './body.ts';
+import { SlotEmitter } from './emitter.ts';
+import { asLower } from './fields.ts';
 import { type H1Head, H1ParseError, H1Parser, type H1Sink, headerObject } from './parser.ts';
 
 /** The response, as the router reads an IncomingMessage. */
@@ -106,7 +106,7 @@ export class H1Call extends SlotEmitter implements H1Sink {
       const name = headers[i];
       const value = headers[i + 1];
       // Names are lowercase on the proxy's path (headers.ts); another spelling costs a check.
-      const l = name === 'content-length' || name === 'transfer-encoding' || (name.length !== 14 && name.length !== 17) || isLower(name) ? name : name.toLowerCase();
+      const l = name.length === 14 || name.length === 17 ? asLower(name) : name;
       if (l === 'content-length') framed = true;
       else if (l === 'transfer-encoding') continue; // framing is this exchange's own
       head += `${name}: ${value}\r\n`;

@@ -1,7 +1,20 @@
 /**
- * Header-field helpers of the HTTP/1.1 codec: Connection tokens, Transfer-Encoding framing as llhttp
- * reads it, OWS trimming, and the header object node's IncomingMessage would build.
+ * Header-field helpers of the HTTP/1.1 codec: the field grammar's character classes, Connection
+ * tokens, Transfer-Encoding framing as llhttp reads it, OWS trimming, name case, and the header
+ * object node's IncomingMessage would build.
  */
+
+/** A tchar (RFC 9110 §5.6.2), as a regular-expression class. */
+export const TCHAR_CLASS = "[!#$%&'*+\\-.^_`|~0-9A-Za-z]";
+/** Bytes no field value may hold: controls but HTAB, and DEL (a CR or LF would split the message). */
+export const CONTROL_CLASS = '[\\x00-\\x08\\x0a-\\x1f\\x7f]';
+/** A whole token (a header name, a method). */
+export const TOKEN = new RegExp(`^${TCHAR_CLASS}+$`);
+/** A field value that holds a forbidden byte. */
+export const CONTROL = new RegExp(CONTROL_CLASS);
+
+/** The trailers of a message that has none: one shared list, never written (a message with trailers gets its own). */
+export const noTrailers: string[] = [];
 
 /** Whether a comma-separated header value holds `token` (case-insensitive). */
 export function hasToken(value: string, token: string): boolean {
@@ -68,6 +81,11 @@ export function isLower(s: string): boolean {
   return true;
 }
 
+/** `name` lowercased, without the toLowerCase call when it has no capital (the usual case on the proxy's path). */
+export function asLower(name: string): string {
+  return isLower(name) ? name : name.toLowerCase();
+}
+
 /** Header names node keeps only the first of (IncomingMessage._addHeaderLine). */
 const singleValued = new Set([
   'content-type',
@@ -95,8 +113,7 @@ export function headerObject(raw: string[]): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (let i = 0; i < raw.length; i += 2) {
     // Names from the parsers are lowercase already (the check costs less than toLowerCase).
-    const n = raw[i];
-    const k = isLower(n) ? n : n.toLowerCase();
+    const k = asLower(raw[i]);
     const v = raw[i + 1];
     const cur = out[k];
     if (k === 'set-cookie') {

@@ -6,11 +6,11 @@
  * Content-Length given, else chunked (HTTP/1.1) or until close (HTTP/1.0); HEAD, 1xx, 204 and 304
  * carry no body; `connection: close` when either side ends the connection.
  */
-import { SlotEmitter } from './emitter.ts';
 import { STATUS_CODES } from 'node:http';
 import type net from 'node:net';
 import { flushSocket, writeLater } from './batch.ts';
-import { isLower } from './fields.ts';
+import { SlotEmitter } from './emitter.ts';
+import { asLower } from './fields.ts';
 
 /** The connection a response belongs to. */
 export interface ResponseOwner {
@@ -132,11 +132,8 @@ export class H1Response extends SlotEmitter {
   #add(name: string, value: unknown): void {
     const v = typeof value === 'string' ? value : String(value);
     // Names are lowercase on the proxy's path (headers.ts); another spelling costs a check.
-    let l = name;
-    if (l !== 'date' && l !== 'connection' && l !== 'content-length' && l !== 'transfer-encoding') {
-      const n = l.length;
-      if ((n === 4 || n === 10 || n === 14 || n === 17) && !isLower(l)) l = l.toLowerCase();
-    }
+    const n = name.length;
+    const l = n === 4 || n === 10 || n === 14 || n === 17 ? asLower(name) : name;
     if (l === 'date') this.#seen |= DATE;
     else if (l === 'connection') {
       if (v.toLowerCase().includes('close')) this.keepAlive = false;

@@ -18,8 +18,8 @@
  */
 import { STATUS_CODES } from 'node:http';
 import type net from 'node:net';
-import { H1Body } from './body.ts';
 import { adoptForBatch, flushSocket } from './batch.ts';
+import { H1Body } from './body.ts';
 import { H1Response, type ResponseOwner } from './response.ts';
 import { type H1Head, H1ParseError, H1Parser, type H1Sink, headerObject } from './parser.ts';
 

@@ -17,6 +17,7 @@ import http from 'node:http';
 import type http2 from 'node:http2';
 import type net from 'node:net';
 import { Writable } from 'node:stream';
+import { noTrailers } from '../h1/fields.ts';
 import { nghttp2 } from '../lazy.ts';
 import type { UpstreamRequest } from './types.ts';
 
@@ -44,7 +45,6 @@ export interface H2Incoming extends http2.ClientHttp2Stream {
 const kCall = Symbol('skiff.upstream.h2call');
 type Tagged = http2.ClientHttp2Stream & { [kCall]?: H2Call };
 
-const noTrailers: string[] = [];
 const noTrailerMap: http.IncomingHttpHeaders = Object.freeze({}) as http.IncomingHttpHeaders;
 
 /** The HTTP/2 header object of an upstream request (see the file comment). */
