@@ -1,6 +1,6 @@
 /**
  * H1Call on real loopback sockets: a raw server reads the exact request bytes and writes exact
- * response bytes; the socket is set up as the pool sets it up (adoptSocket at dial, the exchange
+ * response bytes; the socket is set up as the pool sets it up (connectForExchanges at dial, the exchange
  * told first when the socket closes), and `done` records how each exchange hands its socket back.
  */
 import { after, before, test } from 'node:test';
@@ -9,7 +9,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { Readable } from 'node:stream';
 import { H1Body } from './body.ts';
-import { adoptSocket, callOf, type DoneFn, H1Call, type H1Incoming } from './client.ts';
+import { callOf, connectForExchanges, type DoneFn, H1Call, type H1Incoming } from './client.ts';
 import { lowerNames, unchunk, Wire } from './wire.test-helper.ts';
 
 const sockets = new Set<net.Socket>();
@@ -44,11 +44,10 @@ function onPoolClose(this: net.Socket): void {
 
 /** A connected client socket prepared as the pool prepares one, and the server side of it. */
 async function pair(): Promise<{ s: net.Socket; peer: Wire }> {
-  const s = net.connect(port, '127.0.0.1');
+  const s = connectForExchanges({ port, host: '127.0.0.1' });
   sockets.add(s);
   s.on('error', () => {}); // the pool ignores errors of busy sockets: 'close' follows
   s.on('close', onPoolClose);
-  adoptSocket(s);
   const [serverSide] = await Promise.all([
     new Promise<net.Socket>((resolve) => {
       const ready = accepted.shift();
@@ -230,10 +229,9 @@ test("H1Call talks to node's HTTP server: a chunked upload echoed back", async (
     req.pipe(res);
   });
   await new Promise<void>((resolve) => node.listen(0, '127.0.0.1', resolve));
-  const s = net.connect((node.address() as net.AddressInfo).port, '127.0.0.1');
+  const s = connectForExchanges({ port: (node.address() as net.AddressInfo).port, host: '127.0.0.1' });
   s.on('error', () => {});
   s.on('close', onPoolClose);
-  adoptSocket(s);
   await new Promise((resolve) => s.once('connect', resolve));
   const r = recorder();
   const call = new H1Call(s, 'POST', '/echo', ['host', 'svc'], false, r.done);
@@ -315,6 +313,43 @@ test('H1Call reads a chunked response with trailers', async () => {
   s.destroy();
 });
 
+
+test('H1Call keeps what it read: connections share one read buffer, and bodies and split heads outlive it', async () => {
+  // Two connections, each answered in pieces in turn: every read lands in the same buffer. The first
+  // body is not read until everything has arrived, so only copies can still hold its bytes.
+  const a = await pair();
+  const b = await pair();
+  const callA = new H1Call(a.s, 'GET', '/', ['host', 'a'], false, recorder().done);
+  const callB = new H1Call(b.s, 'GET', '/', ['host', 'b'], false, recorder().done);
+  const heads: H1Incoming[] = [];
+  callA.on('response', (res: H1Incoming) => heads.push(res));
+  const gotB = response(callB);
+  callA.end();
+  callB.end();
+  await Promise.all([a.peer.take(), b.peer.take()]);
+  const sent = async (w: Wire, text: string): Promise<void> => {
+    w.sock.write(text);
+    // Until the other side has read it: the next write is another read of the shared buffer.
+    for (let i = 0; i < 50 && w.sock.writableLength > 0; i++) await tick();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  };
+  await sent(a.peer, 'HTTP/1.1 200 OK\r\nContent-Le');
+  await sent(b.peer, 'HTTP/1.1 200 OK\r\nX-Pad: ' + 'b'.repeat(200) + '\r\nContent-Length: 4\r\n\r\nBBBB');
+  await sent(a.peer, 'ngth: 10\r\nX-A: kept\r\n\r\nAAAAA');
+  await sent(b.peer, 'x'.repeat(300));
+  await sent(a.peer, 'aaaaa');
+  assert.equal(heads.length, 1);
+  const resA = heads[0];
+  assert.deepEqual(resA.rawHeaders, ['content-length', '10', 'x-a', 'kept']);
+  let bodyA = '';
+  const endA = new Promise((resolve) => resA.on('end', resolve));
+  resA.on('data', (d: Buffer) => (bodyA += d.toString('latin1')));
+  await endA;
+  assert.equal(bodyA, 'AAAAAaaaaa');
+  assert.equal((await gotB).body, 'BBBB');
+  a.s.destroy();
+  b.s.destroy();
+});
 test('H1Call skips interim 1xx responses', async () => {
   const { s, peer } = await pair();
   const r = recorder();

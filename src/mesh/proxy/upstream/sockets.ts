@@ -6,7 +6,7 @@
  * the same five functions and a request installs none, so neither allocates closures.
  */
 import net from 'node:net';
-import { adoptSocket, callOf, H1Call } from '../h1/client.ts';
+import { callOf, connectForExchanges, H1Call } from '../h1/client.ts';
 import type { StreamFailure, UpstreamRequest } from './types.ts';
 import type { HostState } from './host.ts';
 import { connectFailure } from './failures.ts';
@@ -75,7 +75,9 @@ export function isLoopback(address: string): boolean {
 
 /** Opens a connection to `host` in `state` (CONNECTING or TCP_CONNECTING) with a connect timeout. */
 export function dial(owner: SocketOwner, host: HostState, state: number, connectTimeoutMs: number): PooledSocket {
-  const s = net.connect({ host: host.address, port: host.port, localAddress: owner.bindAddress(host) }) as PooledSocket;
+  const opts = { host: host.address, port: host.port, localAddress: owner.bindAddress(host) };
+  // HTTP/1.1 connections read straight into their exchanges; tunnels are piped, so they need 'data'.
+  const s = (state === CONNECTING ? connectForExchanges(opts) : net.connect(opts)) as PooledSocket;
   s[kHost] = host;
   s[kOwner] = owner;
   s[kState] = state;
@@ -91,7 +93,6 @@ export function dial(owner: SocketOwner, host: HostState, state: number, connect
   s.once('connect', onSocketConnect);
   s.on('error', onSocketError);
   s.on('close', onSocketClose);
-  if (state === CONNECTING) adoptSocket(s);
   return s;
 }
 
