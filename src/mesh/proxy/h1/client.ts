@@ -17,12 +17,13 @@
  * `content-length: 0`.
  */
 import { STATUS_CODES } from 'node:http';
-import net from 'node:net';
+import type net from 'node:net';
 import { adoptForBatch, flushSocket, writeLater } from './batch.ts';
 import { H1Body } from './body.ts';
 import { SlotEmitter } from './emitter.ts';
 import { asLower } from './fields.ts';
 import { type H1Head, H1ParseError, H1Parser, type H1Sink, headerObject } from './parser.ts';
+import { connectDirect } from './reads.ts';
 
 /** The response, as the router reads an IncomingMessage. */
 export class H1Incoming extends H1Body {
@@ -47,16 +48,9 @@ export type DoneFn = (socket: net.Socket, reusable: boolean) => void;
 const kCall = Symbol('skiff.h1.call');
 type Tagged = net.Socket & { [kCall]?: H1Call };
 
-/**
- * The one buffer every exchange connection reads into (net.connect's `onread`). Reads are handled
- * synchronously, one at a time, so the connections can share it; nothing may keep a view of it past
- * the read: the parser copies a head that is not complete yet, and onBody copies body bytes.
- */
-const readBuffer = Buffer.allocUnsafe(64 * 1024);
-
-function onRead(s: Tagged, n: number): boolean {
+function onRead(s: Tagged, view: Buffer): boolean {
   const c = s[kCall];
-  if (c) c.data(readBuffer.subarray(0, n));
+  if (c) c.data(view);
   // Data on an idle connection: nothing was asked, so the connection cannot be trusted.
   else s.destroy();
   return true;
@@ -68,13 +62,11 @@ function onDrain(this: Tagged): void {
 }
 
 /**
- * Opens a connection that carries exchanges, set up once: its bytes go straight from the read to the
- * exchange in progress, through the shared buffer above, with no Buffer allocated, no Readable push
- * and no tick per read (~8k instructions a request on the bench machine, docs/performance.md). The
- * socket emits no 'data'; pause() and resume() still stop and start its reads.
+ * Opens a connection that carries exchanges, set up once: its reads go straight to the exchange in
+ * progress (reads.ts). It emits no 'data'; pause() and resume() still stop and start its reads.
  */
 export function connectForExchanges(opts: net.TcpNetConnectOpts): net.Socket {
-  const s: net.Socket = net.connect({ ...opts, onread: { buffer: readBuffer, callback: (n: number) => onRead(s, n) } });
+  const s = connectDirect(opts, onRead);
   adoptForBatch(s);
   s.on('drain', onDrain);
   return s;
@@ -251,7 +243,7 @@ export class H1Call extends SlotEmitter implements H1Sink {
   }
 
   onBody(chunk: Buffer): void {
-    // A view of the shared read buffer: a copy is what the body's readers may keep.
+    // A view of the shared read buffer (reads.ts): the body's readers get a copy they may keep.
     this.#res!.push(Buffer.from(chunk));
   }
 

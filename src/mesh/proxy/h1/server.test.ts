@@ -383,6 +383,30 @@ test('H1Server handles pipelined requests with bodies split across reads', async
 
 // ---- request bodies ----
 
+test('H1Server keeps request bodies nobody read yet while other connections read (one shared read buffer)', async () => {
+  const waiting: H1Request[] = [];
+  const { port } = await serve((req, res) => {
+    if (req.url === '/later') return void waiting.push(req);
+    res.writeHead(200, ['content-length', '2']);
+    res.end('ok');
+    req.resume();
+  });
+  const a = connect(port);
+  a.write('POST /later HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nAAAAA');
+  for (let i = 0; i < 500 && waiting.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+  assert.equal(waiting.length, 1);
+  const b = connect(port);
+  b.write('POST /now HTTP/1.1\r\nHost: a\r\nContent-Length: 300\r\n\r\n' + 'x'.repeat(300));
+  await b.until((t) => t.endsWith('ok'));
+  a.write('aaaaa');
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  let body = '';
+  const req = waiting[0];
+  req.on('data', (d: Buffer) => (body += d.toString('latin1')));
+  await new Promise((resolve) => req.on('end', resolve));
+  assert.equal(body, 'AAAAAaaaaa');
+});
+
 function echo(): H1Handler {
   return (req, res) => {
     const parts: Buffer[] = [];

@@ -19,6 +19,7 @@
 import { STATUS_CODES } from 'node:http';
 import type net from 'node:net';
 import { adoptForBatch, flushSocket } from './batch.ts';
+import { readAcceptedDirectly } from './reads.ts';
 import { H1Body } from './body.ts';
 import { H1Response, type ResponseOwner } from './response.ts';
 import { type H1Head, H1ParseError, H1Parser, type H1Sink, headerObject } from './parser.ts';
@@ -57,6 +58,17 @@ type Tagged = net.Socket & { [kConn]?: H1Conn };
 
 function onData(this: Tagged, chunk: Buffer): void {
   this[kConn]?.data(chunk);
+}
+
+/** A direct read (reads.ts): a view of the shared buffer, valid during the call. */
+function onDirect(s: Tagged, view: Buffer): boolean {
+  const c = s[kConn];
+  if (c) {
+    c.data(view);
+    return true;
+  }
+  // Handed over (an upgrade, to node's server, which reads 'data'): through the Readable again.
+  return s.destroyed || s.push(Buffer.from(view));
 }
 
 function onEnd(this: Tagged): void {
@@ -129,7 +141,9 @@ export class H1Conn implements H1Sink, ResponseOwner {
     const s = socket as Tagged;
     adoptForBatch(s);
     s[kConn] = this;
+    // Bytes unshifted by the sniffer come as 'data'; later reads come straight to onDirect.
     s.on('data', onData);
+    readAcceptedDirectly(s, (view) => onDirect(s, view));
     s.on('end', onEnd);
     s.on('close', onClose);
     s.on('drain', onDrain);
@@ -195,7 +209,8 @@ export class H1Conn implements H1Sink, ResponseOwner {
   }
 
   onBody(chunk: Buffer): void {
-    this.req?.push(chunk);
+    // Maybe a view of the shared read buffer (reads.ts): the body's readers get a copy they may keep.
+    this.req?.push(Buffer.from(chunk));
   }
 
   onEnd(trailers: string[] | undefined): void {

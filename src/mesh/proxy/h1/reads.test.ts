@@ -1,0 +1,85 @@
+/** Direct reads (reads.ts) on real loopback sockets. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { connectDirect, directAccepted, readAcceptedDirectly, readBuffer } from './reads.ts';
+
+/** A server whose accepted connections read directly into `onBytes`; the dialled side and the accepted one. */
+async function acceptedPair(onBytes: (s: net.Socket, view: Buffer) => boolean): Promise<{ client: net.Socket; accepted: net.Socket; server: net.Server; direct: boolean }> {
+  let direct = false;
+  const server = net.createServer();
+  const got = new Promise<net.Socket>((resolve) => {
+    server.once('connection', (s: net.Socket) => {
+      direct = readAcceptedDirectly(s, (view) => onBytes(s, view));
+      resolve(s);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const client = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+  const accepted = await got;
+  return { client, accepted, server, direct };
+}
+
+const until = async (cond: () => boolean): Promise<void> => {
+  for (let i = 0; i < 500 && !cond(); i++) await new Promise((resolve) => setTimeout(resolve, 5));
+  assert.ok(cond(), 'condition not met in time');
+};
+
+test('this node lets accepted connections read directly (the proxy is slower without it)', () => {
+  assert.equal(directAccepted, true);
+});
+
+test('accepted connections: reads come as views of the shared buffer, no data events; pause() stops them', async () => {
+  let seen = '';
+  const { client, accepted, server, direct } = await acceptedPair((_s, view) => {
+    assert.equal(view.buffer, readBuffer.buffer);
+    seen += view.toString('latin1');
+    return true;
+  });
+  assert.equal(direct, true);
+  accepted.on('data', () => assert.fail('no data event expected'));
+  client.write('hello ');
+  await until(() => seen === 'hello ');
+  accepted.pause();
+  client.write('later');
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.equal(seen, 'hello ');
+  accepted.resume();
+  await until(() => seen === 'hello later');
+  client.destroy();
+  await until(() => accepted.destroyed);
+  server.close();
+});
+
+test('accepted connections: a handler that pushes copies hands the bytes back to the socket as a Readable (pipe works)', async () => {
+  const { client, accepted, server } = await acceptedPair((s, view) => s.push(Buffer.from(view)));
+  const echoed: Buffer[] = [];
+  client.on('data', (d: Buffer) => echoed.push(d));
+  accepted.pipe(accepted);
+  const big = Buffer.alloc(300_000, 'x');
+  big.write('start', 0);
+  big.write('end', big.length - 3);
+  client.write(big);
+  await until(() => Buffer.concat(echoed).length === big.length);
+  assert.ok(Buffer.concat(echoed).equals(big));
+  client.destroy();
+  server.close();
+});
+
+test('dialled connections: reads go to the handler with their socket, and end/close still come', async () => {
+  const server = net.createServer((s) => s.end('bytes then EOF'));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  let seen = '';
+  let from: net.Socket | undefined;
+  const s = connectDirect({ port: (server.address() as net.AddressInfo).port, host: '127.0.0.1' }, (sock, view) => {
+    from = sock;
+    seen += view.toString('latin1');
+    return true;
+  });
+  const closed = new Promise((resolve) => s.on('close', resolve));
+  const ended = new Promise((resolve) => s.on('end', resolve));
+  await Promise.all([closed, ended]);
+  assert.equal(seen, 'bytes then EOF');
+  assert.equal(from, s);
+  server.close();
+});

@@ -1,0 +1,65 @@
+/**
+ * Reads that skip node's Readable: the bytes of a connection the proxy parses itself land in one
+ * buffer shared by every such connection, and go straight to its handler. node's 'data' path
+ * allocates a 64 KiB ArrayBuffer per read, shrinks it, pushes it through the Readable and schedules
+ * a tick to read more; on the bench machine that was ~8k instructions a request per side of a
+ * proxy (docs/performance.md).
+ *
+ * Reads are handled one at a time, synchronously, so connections can share the buffer; a handler
+ * gets a view that is only valid during its call, and copies whatever it keeps.
+ *
+ * Connections the proxy dials get this from net.connect's `onread` option. Connections a server
+ * accepted have no public way to it: the same two slots `onread` fills are set on the socket,
+ * found by name on a probe socket at load, as h2.ts finds node's connectionListener. When this node
+ * has no such slots, accepted connections keep their 'data' events (slower, same behaviour);
+ * reads.test.ts checks that this node has them.
+ */
+import net from 'node:net';
+
+/** The buffer every direct read lands in. */
+export const readBuffer = Buffer.allocUnsafe(64 * 1024);
+
+interface Slots {
+  buffer: symbol;
+  callback: symbol;
+}
+
+function findSlots(): Slots | undefined {
+  const probe = new net.Socket();
+  const own = Object.getOwnPropertySymbols(probe);
+  const buffer = own.find((k) => k.description === 'kBuffer');
+  const callback = own.find((k) => k.description === 'kBufferCb');
+  if (!buffer || !callback) return undefined;
+  const p = probe as unknown as Record<symbol, unknown>;
+  // net.Socket sets both to null unless `onread` was given.
+  return p[buffer] === null && p[callback] === null ? { buffer, callback } : undefined;
+}
+
+const slots = findSlots();
+
+/** True when accepted connections can read directly on this node. */
+export const directAccepted = slots !== undefined;
+
+type UserBufferHandle = { useUserBuffer?: (b: Uint8Array) => void };
+
+/**
+ * Sends the future reads of an accepted connection to `onBytes(view)` through the shared buffer
+ * (bytes already buffered in the socket still come as 'data'). `onBytes` returns false to stop
+ * reading, as a Readable's push does. Returns false, changing nothing, where this node cannot.
+ */
+export function readAcceptedDirectly(s: net.Socket, onBytes: (view: Buffer) => boolean): boolean {
+  const handle = (s as unknown as { _handle?: UserBufferHandle })._handle;
+  // TLS sockets read through their own layer: only plain TCP handles.
+  if (!slots || !handle || typeof handle.useUserBuffer !== 'function' || (s as { encrypted?: boolean }).encrypted) return false;
+  const t = s as unknown as Record<symbol, unknown>;
+  t[slots.buffer] = readBuffer;
+  t[slots.callback] = (n: number): boolean => onBytes(readBuffer.subarray(0, n));
+  handle.useUserBuffer(readBuffer);
+  return true;
+}
+
+/** Dials a connection whose reads go to `onBytes(socket, view)` through the shared buffer (it emits no 'data'). */
+export function connectDirect(opts: net.TcpNetConnectOpts, onBytes: (s: net.Socket, view: Buffer) => boolean): net.Socket {
+  const s: net.Socket = net.connect({ ...opts, onread: { buffer: readBuffer, callback: (n: number) => onBytes(s, readBuffer.subarray(0, n)) } });
+  return s;
+}
