@@ -52,6 +52,11 @@ export function flushSocket(s: net.Socket): void {
   if (!h.destroyed) h.write(held, 'latin1');
 }
 
+/** Chars (bytes) held for `s`. */
+export function heldLength(s: net.Socket): number {
+  return (s as Holding)[kHeld]?.length ?? 0;
+}
+
 /** True when `s` has text held. */
 export function holding(s: net.Socket): boolean {
   return (s as Holding)[kHeld] !== undefined;

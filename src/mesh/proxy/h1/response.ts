@@ -8,7 +8,7 @@
  */
 import { STATUS_CODES } from 'node:http';
 import type net from 'node:net';
-import { flushSocket, writeLater } from './batch.ts';
+import { flushSocket, heldLength, writeLater } from './batch.ts';
 import { SlotEmitter } from './emitter.ts';
 import { asLower } from './fields.ts';
 
@@ -43,10 +43,6 @@ function httpDate(): string {
   return dateText;
 }
 
-function flushLater(res: H1Response): void {
-  res.flush();
-}
-
 /** Chunks up to this size are copied into the response's text; bigger ones are written as they are. */
 const smallChunk = 16 * 1024;
 /** Queued text beyond this is written at once. */
@@ -66,9 +62,6 @@ export class H1Response extends SlotEmitter {
   #head = '';
   #chunked = false;
   #noBody = false;
-  /** Bytes not yet written, as latin1 text, and whether a flush is scheduled for the end of the tick. */
-  #text = '';
-  #flushing = false;
   /** writeHead's head so far, and which of DATE, LENGTH, CHUNKED its headers had. */
   #h = '';
   #seen = 0;
@@ -147,29 +140,14 @@ export class H1Response extends SlotEmitter {
   }
 
   /**
-   * Queues bytes as latin1 text (a byte per char): the head and small chunks go out together in one
-   * string write when the response ends or the tick does — node writes a small latin1 string straight
-   * from the stack, with none of the Writable/writev machinery a cork and several writes take.
+   * Queues bytes as latin1 text (a byte per char) with what batch.ts holds for the socket: the head
+   * and small chunks go out together in one string write at the end of this I/O phase — node writes
+   * a small latin1 string straight from the stack, with none of the Writable/writev machinery a cork
+   * and several writes take, and no tick is scheduled per response.
    */
   #queue(text: string): void {
-    if (!this.#text && !this.#flushing) {
-      this.#flushing = true;
-      process.nextTick(flushLater, this);
-    }
-    this.#text += text;
+    writeLater(this.socket, text);
     this.wire.n += text.length;
-  }
-
-  /** Writes what is queued (after what batch.ts holds for the socket); the socket's answer (false: its buffer is full). */
-  flush(): boolean {
-    this.#flushing = false;
-    const t = this.#text;
-    if (!t) return true;
-    this.#text = '';
-    const s = this.socket;
-    if (s.destroyed) return false;
-    flushSocket(s);
-    return s.write(t, 'latin1');
   }
 
   write(chunk: Buffer | string): boolean {
@@ -181,18 +159,19 @@ export class H1Response extends SlotEmitter {
     const n = b.length;
     if (n === 0) return true;
     if (this.#chunked) this.#queue(`${n.toString(16)}\r\n`);
-    if (n <= smallChunk && this.#text.length + n <= highWater) {
+    const s = this.socket;
+    if (n <= smallChunk && heldLength(s) + n <= highWater) {
       this.#queue(b.toString('latin1'));
       if (this.#chunked) this.#queue('\r\n');
-      return true;
+      // A pipe into this response waits for 'drain' while the socket's own buffer is full.
+      return !s.writableNeedDrain;
     }
-    this.flush();
-    flushSocket(this.socket);
-    const ok = this.socket.write(b);
+    flushSocket(s);
+    const ok = s.write(b);
     this.wire.n += n;
     if (!this.#chunked) return ok;
     this.wire.n += 2;
-    return this.socket.write('\r\n', 'latin1');
+    return s.write('\r\n', 'latin1');
   }
 
   #takeHead(): void {
@@ -207,12 +186,8 @@ export class H1Response extends SlotEmitter {
     if (!this.headersSent) this.writeHead(this.statusCode);
     if (chunk !== undefined && chunk.length > 0) this.write(chunk);
     else this.#takeHead();
-    if (this.#chunked) this.#queue('0\r\n\r\n');
     // The rest of the response leaves with the others of this I/O phase (batch.ts).
-    this.#flushing = false;
-    const t = this.#text;
-    this.#text = '';
-    if (t && !this.socket.destroyed) writeLater(this.socket, t);
+    if (this.#chunked) this.#queue('0\r\n\r\n');
     this.writableEnded = true;
     this.writableFinished = true;
     this.finished = true;
