@@ -74,8 +74,12 @@ export class H1Body extends SlotEmitter {
     if (!b.#paused && !b.#closed) b.resume();
   }
 
-  /** The parser's body bytes. */
-  push(chunk: Buffer): void {
+  /**
+   * The parser's body bytes: maybe a view of the shared read buffer (reads.ts), valid only during
+   * this call, so readers get a copy they may keep.
+   */
+  push(view: Buffer): void {
+    const chunk = Buffer.from(view);
     if (this.#flowing && !this.#paused) return this.#deliver(chunk);
     (this.#queue ??= []).push(chunk);
     this.#queued += chunk.length;

@@ -243,8 +243,7 @@ export class H1Call extends SlotEmitter implements H1Sink {
   }
 
   onBody(chunk: Buffer): void {
-    // A view of the shared read buffer (reads.ts): the body's readers get a copy they may keep.
-    this.#res!.push(Buffer.from(chunk));
+    this.#res!.push(chunk);
   }
 
   onEnd(trailers: string[] | undefined): void {

@@ -10,7 +10,7 @@ async function acceptedPair(onBytes: (s: net.Socket, view: Buffer) => boolean): 
   const server = net.createServer();
   const got = new Promise<net.Socket>((resolve) => {
     server.once('connection', (s: net.Socket) => {
-      direct = readAcceptedDirectly(s, (view) => onBytes(s, view));
+      direct = readAcceptedDirectly(s, onBytes);
       resolve(s);
     });
   });

@@ -42,24 +42,27 @@ export const directAccepted = slots !== undefined;
 
 type UserBufferHandle = { useUserBuffer?: (b: Uint8Array) => void };
 
+/** A direct read's handler: the socket and a view of the shared buffer; false stops reading, as a Readable's push. */
+export type OnBytes<S extends net.Socket = net.Socket> = (s: S, view: Buffer) => boolean;
+
 /**
- * Sends the future reads of an accepted connection to `onBytes(view)` through the shared buffer
- * (bytes already buffered in the socket still come as 'data'). `onBytes` returns false to stop
- * reading, as a Readable's push does. Returns false, changing nothing, where this node cannot.
+ * Sends the future reads of an accepted connection to `onBytes` through the shared buffer (bytes
+ * already buffered in the socket still come as 'data'). Returns false, changing nothing, where this
+ * node cannot.
  */
-export function readAcceptedDirectly(s: net.Socket, onBytes: (view: Buffer) => boolean): boolean {
+export function readAcceptedDirectly<S extends net.Socket>(s: S, onBytes: OnBytes<S>): boolean {
   const handle = (s as unknown as { _handle?: UserBufferHandle })._handle;
   // TLS sockets read through their own layer: only plain TCP handles.
   if (!slots || !handle || typeof handle.useUserBuffer !== 'function' || (s as { encrypted?: boolean }).encrypted) return false;
   const t = s as unknown as Record<symbol, unknown>;
   t[slots.buffer] = readBuffer;
-  t[slots.callback] = (n: number): boolean => onBytes(readBuffer.subarray(0, n));
+  t[slots.callback] = (n: number): boolean => onBytes(s, readBuffer.subarray(0, n));
   handle.useUserBuffer(readBuffer);
   return true;
 }
 
 /** Dials a connection whose reads go to `onBytes(socket, view)` through the shared buffer (it emits no 'data'). */
-export function connectDirect(opts: net.TcpNetConnectOpts, onBytes: (s: net.Socket, view: Buffer) => boolean): net.Socket {
+export function connectDirect(opts: net.TcpNetConnectOpts, onBytes: OnBytes): net.Socket {
   const s: net.Socket = net.connect({ ...opts, onread: { buffer: readBuffer, callback: (n: number) => onBytes(s, readBuffer.subarray(0, n)) } });
   return s;
 }

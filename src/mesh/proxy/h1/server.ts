@@ -143,7 +143,7 @@ export class H1Conn implements H1Sink, ResponseOwner {
     s[kConn] = this;
     // Bytes unshifted by the sniffer come as 'data'; later reads come straight to onDirect.
     s.on('data', onData);
-    readAcceptedDirectly(s, (view) => onDirect(s, view));
+    readAcceptedDirectly(s, onDirect);
     s.on('end', onEnd);
     s.on('close', onClose);
     s.on('drain', onDrain);
@@ -209,8 +209,7 @@ export class H1Conn implements H1Sink, ResponseOwner {
   }
 
   onBody(chunk: Buffer): void {
-    // Maybe a view of the shared read buffer (reads.ts): the body's readers get a copy they may keep.
-    this.req?.push(Buffer.from(chunk));
+    this.req?.push(chunk);
   }
 
   onEnd(trailers: string[] | undefined): void {
