@@ -11,9 +11,11 @@
  * Only whole messages (or their ends) are held; a body streamed in pieces is written as it comes,
  * since its writer needs the socket's backpressure. Whatever writes to a socket directly calls
  * flushSocket() first, so bytes leave in order; a socket destroyed before the flush loses its
- * held bytes, as it would have lost them in its buffer.
+ * held bytes, as it would have lost them in its buffer. A flush goes to the socket's handle past
+ * node's Writable when the socket's state allows it (writes.ts).
  */
 import type net from 'node:net';
+import { writeDirect } from './writes.ts';
 
 const kHeld = Symbol('skiff.h1.held');
 /** A socket with text held for it (undefined: none). Set at adoption so every socket has one shape. */
@@ -49,7 +51,7 @@ export function flushSocket(s: net.Socket): void {
   const held = h[kHeld];
   if (held === undefined) return;
   h[kHeld] = undefined;
-  if (!h.destroyed) h.write(held, 'latin1');
+  if (!h.destroyed && !writeDirect(h, held)) h.write(held, 'latin1');
 }
 
 /** Chars (bytes) held for `s`. */
