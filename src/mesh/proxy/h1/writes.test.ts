@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import net from 'node:net';
+import tls from 'node:tls';
 import { test } from 'node:test';
 import { connectDirect } from './reads.ts';
 import { directWrites, writeDirect } from './writes.ts';
@@ -78,7 +79,7 @@ test('what the kernel does not take stays queued on the handle; the next writes 
   assert.ok(got.endsWith('Znext after'));
 });
 
-test('a socket still connecting, corked, ended or with bytes in its Writable is left to the socket', { timeout: 10_000 }, async (t) => {
+test('a socket still connecting, corked, ended, over TLS or with bytes in its Writable is left to the socket', { timeout: 10_000 }, async (t) => {
   const server = net.createServer();
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -105,6 +106,13 @@ test('a socket still connecting, corked, ended or with bytes in its Writable is 
   t.after(q.close);
   q.s.end();
   assert.equal(writeDirect(q.s, 'x'), false, 'ended');
+
+  const r = await pair();
+  t.after(r.close);
+  const secure = new tls.TLSSocket(r.s);
+  secure.on('error', () => {});
+  t.after(() => secure.destroy());
+  assert.equal(writeDirect(secure, 'x'), false, 'TLS');
 });
 
 test('a write the kernel refuses destroys the socket with the write error, as node does', { timeout: 10_000 }, async (t) => {

@@ -10,7 +10,7 @@
  * `process.binding('stream_wrap')`, which node 20 still exposes (documentation-deprecated,
  * DEP0111). Where it is missing, or the socket is in any state where node's bookkeeping matters,
  * writeDirect() returns false and the caller writes through the socket as before. Those states:
- * still connecting, ended, corked, the Writable holding bytes, or the handle's queue not empty
+ * TLS, still connecting, ended, corked, the Writable holding bytes, or the handle's queue not empty
  * (an earlier write is still pending, so this one waits behind it in node's order). A write the
  * kernel takes only in part leaves the rest queued on the handle, as node's would; the next
  * write then sees the queue and goes through the Writable, whose own backpressure holds. What a
@@ -94,6 +94,8 @@ let req: WriteReq | undefined = wrap && newReq(wrap);
 export function writeDirect(s: net.Socket, text: string): boolean {
   const h = (s as unknown as { _handle?: StreamHandle | null })._handle;
   if (!wrap || !h || s.connecting || s.writableLength !== 0 || s.writableCorked !== 0 || s.writableEnded || h.writeQueueSize !== 0) return false;
+  // TLS sockets write through their own layer: only plain TCP handles, as reads.ts.
+  if ((s as { encrypted?: boolean }).encrypted) return false;
   const r = req!;
   r.handle = h;
   r.socket = s;
