@@ -179,14 +179,8 @@ export async function closeAll(servers: Array<{ close(cb?: () => void): unknown;
   );
 }
 
-/** Waits until `fn` is true (polling every 5 ms, up to `ms`). */
-export async function until(fn: () => boolean, ms = 2000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!fn()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+/** Waits until `fn` is true (polling every 5 ms, up to `ms`): the one poller of the mesh tests. */
+export { until } from '../stream/stream.test-helper.ts';
 
 /** A deterministic random: cycles through 0, 1/n, 2/n, ... */
 export function cycle(n = 100): () => number {

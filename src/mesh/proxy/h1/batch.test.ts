@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import net from 'node:net';
 import { test } from 'node:test';
 import { adoptForBatch, flushSocket, holding, writeLater } from './batch.ts';
+import { until } from '../../stream/stream.test-helper.ts';
 
 /** A connected pair over loopback: `s` is written, `text()` is what the peer read so far. */
 async function pair(): Promise<{ s: net.Socket; peer: net.Socket; text: () => string; close: () => void }> {
@@ -30,11 +31,6 @@ async function pair(): Promise<{ s: net.Socket; peer: net.Socket; text: () => st
 }
 
 const immediate = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-
-async function until(ok: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !ok(); i++) await new Promise((resolve) => setTimeout(resolve, 5));
-  assert.ok(ok(), 'condition never held');
-}
 
 test('writeLater holds text until the end of the I/O phase, then writes it in order as one piece', async () => {
   const p = await pair();

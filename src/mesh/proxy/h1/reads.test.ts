@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { connectDirect, directAccepted, readAcceptedDirectly, readBuffer } from './reads.ts';
+import { until } from '../../stream/stream.test-helper.ts';
 
 /** A server whose accepted connections read directly into `onBytes`; the dialled side and the accepted one. */
 async function acceptedPair(onBytes: (s: net.Socket, view: Buffer) => boolean): Promise<{ client: net.Socket; accepted: net.Socket; server: net.Server; direct: boolean }> {
@@ -19,11 +20,6 @@ async function acceptedPair(onBytes: (s: net.Socket, view: Buffer) => boolean): 
   const accepted = await got;
   return { client, accepted, server, direct };
 }
-
-const until = async (cond: () => boolean): Promise<void> => {
-  for (let i = 0; i < 500 && !cond(); i++) await new Promise((resolve) => setTimeout(resolve, 5));
-  assert.ok(cond(), 'condition not met in time');
-};
 
 test('this node lets accepted connections read directly (the proxy is slower without it)', () => {
   assert.equal(directAccepted, true);

@@ -6,6 +6,7 @@ import tls from 'node:tls';
 import { test } from 'node:test';
 import { connectDirect } from './reads.ts';
 import { directWrites, writeDirect } from './writes.ts';
+import { until } from '../../stream/stream.test-helper.ts';
 
 /** A dialled socket and the connection the server accepted for it; the accepted side is paused. */
 async function pair(dial: (port: number) => net.Socket = (port) => net.connect(port, '127.0.0.1')): Promise<{ s: net.Socket; peer: net.Socket; close: () => void }> {
@@ -51,11 +52,6 @@ test('a direct write reaches the peer, in order with writes through the socket b
 });
 
 const queued = (s: net.Socket): number => (s as unknown as { _handle: { writeQueueSize: number } })._handle.writeQueueSize;
-
-async function until(ok: () => boolean): Promise<void> {
-  for (let i = 0; i < 400 && !ok(); i++) await new Promise((resolve) => setTimeout(resolve, 5));
-  assert.ok(ok(), 'condition never held');
-}
 
 test('what the kernel does not take stays queued on the handle; the next writes wait behind it through the Writable', { timeout: 10_000 }, async (t) => {
   const p = await pair();
