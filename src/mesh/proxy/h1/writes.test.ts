@@ -46,9 +46,11 @@ test('a direct write reaches the peer, in order with writes through the socket b
   p.s.write('one ');
   await new Promise((resolve) => setImmediate(resolve));
   assert.equal(p.s.writableLength, 0);
+  // Writes the kernel takes whole share one request object.
   assert.equal(writeDirect(p.s, 'two '), true);
+  assert.equal(writeDirect(p.s, 'and a half '), true);
   p.s.end('three');
-  assert.equal(await readAll(p.peer), 'one two three');
+  assert.equal(await readAll(p.peer), 'one two and a half three');
 });
 
 const queued = (s: net.Socket): number => (s as unknown as { _handle: { writeQueueSize: number } })._handle.writeQueueSize;
