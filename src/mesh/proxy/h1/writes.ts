@@ -20,7 +20,7 @@ import type net from 'node:net';
 import { getSystemErrorName } from 'node:util';
 
 interface WriteReq {
-  handle: StreamHandle | null;
+  /** The socket a pending write belongs to (null while the object waits for the next write). */
   socket: net.Socket | null;
   oncomplete: (this: WriteReq, status: number) => void;
 }
@@ -69,13 +69,11 @@ function writeError(status: number): NodeJS.ErrnoException {
 function oncomplete(this: WriteReq, status: number): void {
   const s = this.socket;
   this.socket = null;
-  this.handle = null;
   if (status < 0 && s && !s.destroyed) s.destroy(writeError(status));
 }
 
 function newReq(w: StreamWrap): WriteReq {
   const req = new w.WriteWrap();
-  req.handle = null;
   req.socket = null;
   req.oncomplete = oncomplete;
   return req;
@@ -97,14 +95,12 @@ export function writeDirect(s: net.Socket, text: string): boolean {
   // TLS sockets write through their own layer: only plain TCP handles, as reads.ts.
   if ((s as { encrypted?: boolean }).encrypted) return false;
   const r = req!;
-  r.handle = h;
   r.socket = s;
   const err = h.writeLatin1String(r, text);
   if (err !== 0 || wrap.streamBaseState[wrap.kLastWriteWasAsync] !== 0) {
     // Bound to a pending write (or left in an unknown state by a failed one): use a new one next.
     req = newReq(wrap);
   } else {
-    r.handle = null;
     r.socket = null;
   }
   // As node's write does: a write keeps the socket's idle timeout from firing.
