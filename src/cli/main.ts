@@ -38,6 +38,13 @@ async function main(argv: string[]): Promise<number> {
       const [{ serveAppHost }, { startApp }] = await Promise.all([import('../node/apphost/index.ts'), import('../apps/index.ts')]);
       return serveAppHost(startApp);
     }
+    case 'reap': {
+      // Started by `skiff up`'s watch once that Skiff is gone: kills the pod processes it left (reaper.ts).
+      const [dataDir, owner] = rest;
+      if (!dataDir) throw new UsageError('skiff reap needs a data dir');
+      await (await import('../node/reaper.ts')).reap(dataDir, Number(owner));
+      return 0;
+    }
     case 'analyze':
       return (await import('./analyze.ts')).analyzeMain(rest);
     case 'proxy':

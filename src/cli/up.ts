@@ -167,7 +167,7 @@ export async function startSkiff(opts: SkiffOptions): Promise<Skiff> {
     const mesh = new ControlPlane({ client: registry, mesh: opts.mesh });
     await mesh.start();
     closers.push(() => mesh.close());
-    const agent = new NodeAgent({ client: registry, nodeName, dataDir: opts.dataDir, skiffBin: skiffBinPath(), mesh: { address: mesh.address, token: mesh.token } });
+    const agent = new NodeAgent({ client: registry, nodeName, dataDir: opts.dataDir, skiffBin: skiffBinPath(), mesh: { address: mesh.address, token: mesh.token }, reaper: true });
     installPodStreams(server, { client: registry, runtime: agent });
     await agent.start();
     // Closed first of all (closers run last-in first-out): every pod process ends before the rest.

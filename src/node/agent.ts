@@ -11,6 +11,7 @@ import { AppHost, appHostCommand } from './apphost/index.ts';
 import type { EnvSources } from './env.ts';
 import { IpAllocator } from './ips.ts';
 import { PidFile } from './pids.ts';
+import { type Reaper, startReaper } from './reaper.ts';
 import type { MeshEndpoint } from './mesh.ts';
 import { nodeDefaults, type NodeSettings, type RunnerHost } from './model.ts';
 import { PodRunner } from './runner.ts';
@@ -36,6 +37,11 @@ export interface NodeAgentOptions extends Partial<typeof nodeDefaults> {
   log?: (e: Record<string, unknown>) => void;
   /** The mesh control plane's stream, handed to sidecar containers. */
   mesh?: MeshEndpoint;
+  /**
+   * Kill the pod processes as soon as this process dies without close() (reaper.ts), rather than at
+   * the next start only. `skiff up` sets it; tests that stand in for a dead Skiff with abandon() do not.
+   */
+  reaper?: boolean;
 }
 
 const component = 'kubelet';
@@ -75,6 +81,8 @@ export class NodeAgent implements NodeRuntime {
   #pids: PidFile | undefined;
   #appHostArgv: string[] | false;
   #appHost: AppHost | undefined;
+  #reaperWanted: boolean;
+  #reaper: Reaper | undefined;
   #runners = new Map<string, PodRunner>();
   #byName = new Map<string, string>();
   #stopping = new Map<string, Promise<void>>();
@@ -90,6 +98,7 @@ export class NodeAgent implements NodeRuntime {
     this.#skiffBin = opts.skiffBin;
     this.#appHostArgv = opts.appHost ?? (process.env.SKIFF_APP_HOST === '0' ? false : [process.execPath, opts.skiffBin, appHostCommand]);
     this.#mesh = opts.mesh;
+    this.#reaperWanted = opts.reaper ?? false;
     this.#log = opts.log ?? (() => undefined);
     const picked = Object.fromEntries(Object.entries(opts).filter(([k, v]) => k in nodeDefaults && v !== undefined));
     this.#settings = { ...nodeDefaults, ...picked, privilegedPortStart: opts.privilegedPortStart ?? unprivilegedPortStart() };
@@ -107,6 +116,7 @@ export class NodeAgent implements NodeRuntime {
     this.#pids = new PidFile(this.#dataDir);
     const killed = await this.#pids.killOrphans();
     if (killed) this.#log({ level: 'info', msg: 'killed processes left by a previous run', groups: killed });
+    if (this.#reaperWanted) this.#reaper = startReaper(this.#skiffBin, this.#dataDir);
     if (this.#appHostArgv) this.#appHost = new AppHost({ argv: this.#appHostArgv, dataDir: this.#dataDir, pids: this.#pids, idleMs: this.#settings.appHostIdleMs, log: this.#log });
     this.#pods = this.#informers.get('pods');
     await this.#informers.synced(['pods', 'configmaps', 'secrets', 'services']);
@@ -140,6 +150,7 @@ export class NodeAgent implements NodeRuntime {
       await Promise.all([...runners.map((r) => r.stop({ graceSeconds: this.#settings.closeGraceSeconds, cleanup: false, events: false })), ...this.#stopping.values()]);
       await this.#appHost?.close();
       this.#pids?.close();
+      this.#reaper?.stop();
       await this.#events.flush();
       this.#events.close();
     })();

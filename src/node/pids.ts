@@ -1,7 +1,8 @@
 /**
  * The record of every process group the node agent started (`<dataDir>/node/pids.json`), so that a
- * Skiff killed with -9 leaves no orphans: the next start kills every recorded group that is still
- * alive and still ours (same pid and same start time, so a reused pid is never hit).
+ * Skiff killed with -9 leaves no orphans: its watch (reaper.ts) kills every recorded group that is
+ * still alive and still ours (same pid and same start time, so a reused pid is never hit) as soon as
+ * it is gone, and the next start does the same for whatever is left.
  */
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
@@ -103,6 +104,26 @@ export function readPidFile(dataDir: string): PidRecord[] {
 }
 
 /**
+ * Kills (SIGKILL) every recorded group that is still ours: a live leader only when it started at the
+ * recorded time; a dead leader's group id cannot be reused while any member lives, so -pgid then
+ * reaches only leftovers of our group (or nothing). Returns the groups signalled.
+ */
+export function killRecorded(records: PidRecord[]): number[] {
+  const killed: number[] = [];
+  for (const r of records) {
+    if (!r || !Number.isInteger(r.pgid) || r.pgid <= 1) continue;
+    if (isAlive(r.pgid) && r.startTime !== undefined && processStartTime(r.pgid) !== r.startTime) continue;
+    if (killGroup(r.pgid, 'SIGKILL')) killed.push(r.pgid);
+  }
+  return killed;
+}
+
+/** Waits (polling every 50 ms, at most `ms`) until none of these processes is alive. */
+export async function untilGone(pids: number[], ms: number): Promise<void> {
+  for (let waited = 0; waited < ms && pids.some(isAlive); waited += 50) await new Promise((r) => setTimeout(r, 50));
+}
+
+/**
  * The pids file: records added and removed as containers start and stop. Each write is one
  * pwrite of the whole list at offset 0, padded with spaces to the file's length (JSON allows
  * trailing blanks), so the file is never truncated: a `kill -9` of Skiff cannot tear a write() that
@@ -135,26 +156,11 @@ export class PidFile {
    */
   async killOrphans(): Promise<number> {
     // No file (first start): nothing to kill.
-    const old = readPidFile(this.#dataDir);
-    let n = 0;
-    const killed: number[] = [];
-    for (const r of old) {
-      if (!r || !Number.isInteger(r.pgid) || r.pgid <= 1) continue;
-      if (isAlive(r.pgid)) {
-        // The leader lives: only ours when it started at the recorded time.
-        if (r.startTime !== undefined && processStartTime(r.pgid) !== r.startTime) continue;
-      }
-      // A dead leader's group id cannot be reused while any member lives, so -pgid reaches only
-      // leftovers of our group (or nothing).
-      if (killGroup(r.pgid, 'SIGKILL')) {
-        n++;
-        killed.push(r.pgid);
-      }
-    }
-    for (let i = 0; i < 100 && killed.some(isAlive); i++) await new Promise((r) => setTimeout(r, 50));
+    const killed = killRecorded(readPidFile(this.#dataDir));
+    await untilGone(killed, 5000);
     this.#records.clear();
     this.#flush();
-    return n;
+    return killed.length;
   }
 
   /** Records a started group. */
