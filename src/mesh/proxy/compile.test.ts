@@ -4,7 +4,7 @@ import { formatAccessLog } from './access-log.ts';
 import { compileConfig, parseCidr, RETRY } from './compile.ts';
 import { ProxyConfigError } from './errors.ts';
 import { F, flagString } from './flags.ts';
-import { compileOps, cookieValue, downstreamHeaders, newRequestId, ownedRequestHeaders, upstreamHeaders } from './headers.ts';
+import { compileOps, cookieValue, downstreamHeaders, ownedRequestHeaders, upstreamHeaders } from './headers.ts';
 import { compileDomains, compileMatch, compileRegex, hostOf, lookupDomain, matchRequest, parseQuery, type RequestView } from './match.ts';
 import { portOf } from './router.ts';
 import type { Route } from './model.ts';
@@ -93,19 +93,6 @@ test('compileOps() folds destination then route levels: set overrides, remove dr
   assert.deepEqual(down, ['x-keep', '1', 'server', 'envoy']);
   assert.equal(cookieValue('a=1; sess="abc"; b=2', 'sess'), 'abc');
   assert.equal(cookieValue('a=1', 'sess'), undefined);
-});
-
-test('newRequestId() gives UUID v4s, all different, across refills of its entropy', () => {
-  const seen = new Set<string>();
-  const nibbles = new Set<string>();
-  for (let i = 0; i < 1000; i++) {
-    const id = newRequestId();
-    assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-    seen.add(id);
-    nibbles.add(id[0]);
-  }
-  assert.equal(seen.size, 1000);
-  assert.equal(nibbles.size, 16);
 });
 
 test('flagString() lists flags in Envoy order and caches the text', () => {

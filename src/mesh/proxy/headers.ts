@@ -7,7 +7,6 @@
  * them as Envoy's codec does, HTTP/2 has only lowercase names, and requests node's server parsed
  * are lowercased as they arrive (listeners.ts). So no name is lowercased again per request here.
  */
-import { randomFillSync } from 'node:crypto';
 import type http from 'node:http';
 import { ProxyConfigError } from './errors.ts';
 import { CONTROL, TOKEN } from './h1/fields.ts';
@@ -186,36 +185,6 @@ export function downstreamHeaders(raw: string[], ops: CompiledOps, server: strin
 export function clientRequestId(headers: http.IncomingHttpHeaders): string {
   const v = headers['x-request-id'];
   return typeof v === 'string' ? v : '';
-}
-
-const HEX = Uint8Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
-/** Random bytes for 256 ids, drawn from the CSPRNG at once (as node's randomUUID caches its entropy). */
-const entropy = Buffer.allocUnsafe(16 * 256);
-let used = entropy.length;
-const idBytes = Buffer.allocUnsafe(36);
-
-/**
- * A new request id: a UUID v4 (RFC 9562) in lowercase hex. Written into bytes and read back as one
- * flat string: node's randomUUID joins 20 pieces, a rope that costs another copy when it is written
- * into a header (~1.7k instructions an id more in all).
- */
-export function newRequestId(): string {
-  if (used === entropy.length) {
-    randomFillSync(entropy);
-    used = 0;
-  }
-  const at = used;
-  used += 16;
-  let j = 0;
-  for (let i = 0; i < 16; i++) {
-    if (i === 4 || i === 6 || i === 8 || i === 10) idBytes[j++] = 45; // '-'
-    let v = entropy[at + i];
-    if (i === 6) v = (v & 0x0f) | 0x40; // version 4
-    else if (i === 8) v = (v & 0x3f) | 0x80; // variant 10
-    idBytes[j++] = HEX[v >> 4];
-    idBytes[j++] = HEX[v & 15];
-  }
-  return idBytes.toString('latin1', 0, 36);
 }
 
 /** A cookie's value from a Cookie header, or undefined. */

@@ -19,9 +19,9 @@
  * `x-envoy-decorator-operation`; tags follow Envoy and Istio (http.*, response_flags,
  * upstream_cluster, node_id, istio.*, component=proxy).
  */
-import { randomFillSync } from 'node:crypto';
 import { ProxyConfigError } from './errors.ts';
 import { flagString } from './flags.ts';
+import { randomHex } from './ids.ts';
 import type { TracingConfig } from './model.ts';
 import type { SpanRecord } from './trace-reporter.ts';
 import type { HttpStream } from './stream.ts';
@@ -47,21 +47,6 @@ export function checkTracing(t: TracingConfig | undefined): void {
     throw new ProxyConfigError(`tracing: invalid collector URL "${c.url}"`);
   }
   if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new ProxyConfigError(`tracing: collector URL "${c.url}" must be http:// or https://`);
-}
-
-// Ids come from one entropy pool refilled 512 ids at a time: a span costs a hex slice, not a syscall.
-const pool = Buffer.alloc(4096);
-let poolOff = pool.length;
-
-function randomHex(bytes: number): string {
-  if (poolOff + bytes > pool.length) {
-    randomFillSync(pool);
-    poolOff = 0;
-  }
-  const s = pool.toString('hex', poolOff, poolOff + bytes);
-  poolOff += bytes;
-  // An all-zero id is invalid in both B3 and W3C; 2^-64 per id, but cheap to rule out.
-  return /^0+$/.test(s) ? randomHex(bytes) : s;
 }
 
 const hex16 = /^[0-9a-f]{16}$/;
