@@ -58,7 +58,7 @@ export function resourceList(resources: ResourceInfo[], group: string, version: 
       singularName: r.singular,
       namespaced: r.namespaced,
       kind: r.kind,
-      verbs: allVerbs,
+      verbs: r.verbs ?? allVerbs,
     };
     if (r.shortNames.length) res.shortNames = r.shortNames;
     if (r.categories.length) res.categories = r.categories;
@@ -86,7 +86,7 @@ function aggregatedResource(r: ResourceInfo, version: string): object {
     responseKind: { group: r.group, version, kind: r.kind },
     scope: r.namespaced ? 'Namespaced' : 'Cluster',
     singularResource: r.singular,
-    verbs: allVerbs,
+    verbs: r.verbs ?? allVerbs,
   };
   if (r.shortNames.length) o.shortNames = r.shortNames;
   if (r.categories.length) o.categories = r.categories;

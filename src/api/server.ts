@@ -8,6 +8,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
 import { ApiError, badRequest } from './errors.ts';
 import { readBody, decodeBody } from './body.ts';
+import { answerReview, reviewAt, reviewResources } from './reviews.ts';
 import { aggregated, aggregatedContentType, legacyCoreVersions, legacyGroup, legacyGroupList, resourceList } from './discovery.ts';
 import { openapiV3Document, openapiV3Index } from './openapi.ts';
 import { crdPrinter, printerFor, toTable } from './printers/index.ts';
@@ -151,7 +152,14 @@ export class ApiServer {
     if (!this.#authorized(req)) throw new ApiError('Unauthorized', 'Unauthorized');
     const method = req.method ?? 'GET';
     const accept = String(req.headers.accept ?? '');
-    const resources = this.#registry.catalog.all();
+    const review = reviewAt(path);
+    if (review) {
+      const body = method === 'POST' ? decodeBody(await readBody(req), req.headers['content-type']) : undefined;
+      return this.#json(res, 201, answerReview(review, method, body));
+    }
+    const stored = this.#registry.catalog.all();
+    // Discovery also lists the reviews, which are answered above and never stored.
+    const resources = [...stored, ...reviewResources];
     if (method === 'GET') {
       if (path === '/version') return this.#json(res, 200, serverVersion);
       if (path === '/api') {
@@ -164,9 +172,9 @@ export class ApiServer {
         return this.#json(res, 200, legacyGroupList(resources));
       }
       if (path === '/api/v1') return this.#json(res, 200, resourceList(resources, '', 'v1'));
-      if (path === '/openapi/v3') return this.#json(res, 200, openapiV3Index(resources));
+      if (path === '/openapi/v3') return this.#json(res, 200, openapiV3Index(stored));
       if (path.startsWith('/openapi/v3/')) {
-        const doc = openapiV3Document(resources, path.slice('/openapi/v3/'.length));
+        const doc = openapiV3Document(stored, path.slice('/openapi/v3/'.length));
         if (doc) return this.#json(res, 200, doc);
         throw new ApiError('NotFound', 'the server could not find the requested resource');
       }

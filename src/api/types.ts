@@ -58,6 +58,8 @@ export interface ResourceInfo {
   subresources: string[]; // "status", "scale"
   /** True for resources defined by a CustomResourceDefinition. */
   custom: boolean;
+  /** Discovery's verbs, when not every verb (the create-only reviews); default all. */
+  verbs?: string[];
 }
 
 /** One cause of an Invalid (422) error, as in metav1.StatusCause. */

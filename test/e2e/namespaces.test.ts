@@ -82,6 +82,28 @@ test('version, health and discovery answer as kubectl expects', async () => {
   }
 });
 
+test('auth can-i and auth whoami answer for the one admin user', async () => {
+  let r = await skiff.kubectl(['auth', 'can-i', 'create', 'pods']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout.trim(), 'yes');
+  r = await skiff.kubectl(['auth', 'can-i', '*', '*', '--all-namespaces']);
+  assert.equal(r.stdout.trim(), 'yes');
+  r = await skiff.kubectl(['auth', 'can-i', 'get', '/healthz']);
+  assert.equal(r.stdout.trim(), 'yes');
+  r = await skiff.kubectl(['auth', 'can-i', '--list', '-n', 'default']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^Resources\s+Non-Resource URLs\s+Resource Names\s+Verbs$/m);
+  assert.match(r.stdout, /^\*\.\*\s+\[\]\s+\[\]\s+\[\*\]$/m);
+  r = await skiff.kubectl(['auth', 'whoami']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^Username\s+skiff-admin$/m);
+  assert.match(r.stdout, /^Groups\s+\[system:masters system:authenticated\]$/m);
+  // Reviews are created, never stored: reading them is refused as upstream refuses it.
+  r = await skiff.kubectl(['get', 'selfsubjectaccessreviews']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /Error from server \(MethodNotAllowed\): the server does not allow this method on the requested resource/);
+});
+
 test('requests without valid credentials get 401', async () => {
   const r = await skiff.kubectl(['get', 'ns', '--token', 'wrong']);
   assert.equal(r.code, 1);

@@ -136,6 +136,11 @@ const roundTrips: Array<[string, Json]> = [
   ['ResourceQuota', { apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: 'q' }, spec: { hard: { cpu: '1', pods: '2' }, scopes: ['BestEffort'] } }],
   ['ServiceAccount', { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'sa' }, automountServiceAccountToken: true }],
   ['TokenRequest', { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { audiences: ['api'], expirationSeconds: 600, boundObjectRef: { kind: 'Pod', name: 'p', uid: 'u' } } }],
+  // What `kubectl auth can-i create pods`, `can-i get /healthz`, `can-i --list` and `auth whoami` send.
+  ['SelfSubjectAccessReview', { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: { namespace: 'default', verb: 'create', resource: 'pods' } } }],
+  ['SelfSubjectAccessReview', { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { nonResourceAttributes: { path: '/healthz', verb: 'get' } } }],
+  ['SelfSubjectRulesReview', { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectRulesReview', spec: { namespace: 'default' } }],
+  ['SelfSubjectReview', { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview', metadata: { name: 'me' } }],
 ];
 
 for (const [message, obj] of roundTrips) {

@@ -2,7 +2,7 @@ import type { SchemaSource } from './schema-types.ts';
 
 // Generated from k8s.io/api + k8s.io/apimachinery v0.32.9 generated.proto and types.go; see schema-types.ts for the notation.
 // A field left out of a table is skipped like any unknown field (ObjectMeta.managedFields is left out on purpose).
-/** Message schemas of meta/v1, networking/v1, autoscaling/v1 and authentication/v1. */
+/** Message schemas of meta/v1, networking/v1, autoscaling/v1, authentication/v1 and authorization/v1. */
 export const miscSchemas: SchemaSource = {
   ObjectMeta: 'name=1:s generateName=2:s namespace=3:s selfLink=4:s uid=5:s resourceVersion=6:s generation=7:l ' +
     'creationTimestamp=8:t deletionTimestamp=9:t! deletionGracePeriodSeconds=10:l! labels=11:{s} annotations=12:{s} ' +
@@ -36,4 +36,14 @@ export const miscSchemas: SchemaSource = {
   TokenRequestSpec: 'audiences=1:s* expirationSeconds=4:l! boundObjectRef=3:BoundObjectReference!',
   BoundObjectReference: 'kind=1:s apiVersion=2:s name=3:s uid=4:s',
   TokenRequestStatus: 'token=1:s expirationTimestamp=2:t',
+  SelfSubjectReview: 'metadata=1:ObjectMeta status=2:SelfSubjectReviewStatus',
+  SelfSubjectReviewStatus: 'userInfo=1:UserInfo',
+  UserInfo: 'username=1:s uid=2:s groups=3:s*',
+  SelfSubjectAccessReview: 'metadata=1:ObjectMeta spec=2:SelfSubjectAccessReviewSpec status=3:SubjectAccessReviewStatus',
+  SelfSubjectAccessReviewSpec: 'resourceAttributes=1:ResourceAttributes! nonResourceAttributes=2:NonResourceAttributes!',
+  ResourceAttributes: 'namespace=1:s verb=2:s group=3:s version=4:s resource=5:s subresource=6:s name=7:s',
+  NonResourceAttributes: 'path=1:s verb=2:s',
+  SubjectAccessReviewStatus: 'allowed=1:b reason=2:s evaluationError=3:s denied=4:b',
+  SelfSubjectRulesReview: 'metadata=1:ObjectMeta spec=2:SelfSubjectRulesReviewSpec',
+  SelfSubjectRulesReviewSpec: 'namespace=1:s',
 };

@@ -24,6 +24,9 @@ const KINDS: Record<string, string> = {
   'networking.k8s.io/v1/Ingress': 'Ingress',
   'autoscaling/v1/HorizontalPodAutoscaler': 'HorizontalPodAutoscaler',
   'authentication.k8s.io/v1/TokenRequest': 'TokenRequest',
+  'authentication.k8s.io/v1/SelfSubjectReview': 'SelfSubjectReview',
+  'authorization.k8s.io/v1/SelfSubjectAccessReview': 'SelfSubjectAccessReview',
+  'authorization.k8s.io/v1/SelfSubjectRulesReview': 'SelfSubjectRulesReview',
 };
 
 const SCALARS = new Set(['s', 'b', 'i', 'l', 'y', 't', 'm', 'n', 'q', 'r']);
