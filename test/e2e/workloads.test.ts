@@ -202,3 +202,44 @@ test('delete deployment cascades to its replica sets and pods', async () => {
   assert.equal(r.code, 1);
   assert.match(r.stderr, /Error from server \(NotFound\): pods "nosuch" not found/);
 });
+
+test('create job runs to Complete and logs job/ shows its output; a failing job fails at its backoffLimit', async () => {
+  let r = await k('create', 'job', 'hello', '--image=busybox', '--', 'echo', 'hello-from-job');
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout.trim(), 'job.batch/hello created');
+  r = await k('wait', '--for=condition=complete', 'job/hello', '--timeout=60s');
+  assert.equal(r.code, 0, r.stderr);
+  r = await k('get', 'job', 'hello');
+  assert.match(r.stdout, /^hello\s+Complete\s+1\/1\s+\S+\s+\S+$/m);
+  r = await k('logs', 'job/hello');
+  assert.equal(r.stdout.trim(), 'hello-from-job');
+  r = await k('get', 'pods', '-l', 'job-name=hello', '--no-headers');
+  assert.match(r.stdout, /^hello-\w{5}\s+0\/1\s+Completed\s+0\s/);
+
+  r = await skiff.kubectl(['-n', ns, 'apply', '-f', '-'], { input: `apiVersion: batch/v1
+kind: Job
+metadata: {name: bad}
+spec:
+  backoffLimit: 0
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: bad, image: busybox, command: [sh, -c, 'exit 3']}]
+` });
+  assert.equal(r.code, 0, r.stderr);
+  r = await k('wait', '--for=condition=failed', 'job/bad', '--timeout=60s');
+  assert.equal(r.code, 0, r.stderr);
+  r = await k('get', 'job', 'bad', '-o', 'jsonpath={.status.conditions[?(@.type=="Failed")].reason} {.status.failed}');
+  assert.equal(r.stdout, 'BackoffLimitExceeded 1');
+});
+
+test('in a namespace labelled for injection, a job pod gets a sidecar that exits with the app, and the job completes', async () => {
+  await skiff.kubectl(['create', 'namespace', 'jobs-mesh']);
+  await skiff.kubectl(['label', 'namespace', 'jobs-mesh', 'istio-injection=enabled']);
+  let r = await skiff.kubectl(['-n', 'jobs-mesh', 'create', 'job', 'once', '--image=busybox', '--', 'echo', 'done']);
+  assert.equal(r.code, 0, r.stderr);
+  r = await skiff.kubectl(['-n', 'jobs-mesh', 'wait', '--for=condition=complete', 'job/once', '--timeout=90s']);
+  assert.equal(r.code, 0, r.stderr);
+  r = await skiff.kubectl(['-n', 'jobs-mesh', 'get', 'pods', '-l', 'job-name=once', '--no-headers']);
+  assert.match(r.stdout, /^once-\w{5}\s+0\/2\s+Completed\s/);
+});
