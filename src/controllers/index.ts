@@ -3,6 +3,7 @@
  * lists and watches through the one Client, keeps per-key work queues and never blocks the others.
  */
 import type { Client, Closeable, Registry, ResourceInfo } from '../api/index.ts';
+import { CronJobController } from './cronjob.ts';
 import { DeploymentController } from './deployment.ts';
 import { EndpointsController } from './endpoints.ts';
 import { EventCleaner, EventRecorder } from './events.ts';
@@ -34,7 +35,7 @@ export interface ControllerOptions {
   /** Structured log sink; nothing is printed without it. */
   log?: Log;
   /** Controllers to leave out (e.g. `node` when a real kubelet reports the node). */
-  disable?: Array<'namespace' | 'serviceaccount' | 'deployment' | 'replicaset' | 'job' | 'gc' | 'endpoints' | 'loadbalancer' | 'node' | 'events' | 'scheduler'>;
+  disable?: Array<'namespace' | 'serviceaccount' | 'deployment' | 'replicaset' | 'job' | 'cronjob' | 'gc' | 'endpoints' | 'loadbalancer' | 'node' | 'events' | 'scheduler'>;
 }
 
 /** Admission hooks that belong to controllers' domain (cluster IP and NodePort allocation, namespace label). Called once at startup. */
@@ -56,6 +57,7 @@ export function startControllers(client: Client, opts: ControllerOptions): Close
   if (!off.has('deployment')) parts.push(new DeploymentController(client, informers, events, { log }));
   if (!off.has('replicaset')) parts.push(new ReplicaSetController(client, informers, events, { log }));
   if (!off.has('job')) parts.push(new JobController(client, informers, events, { log }));
+  if (!off.has('cronjob')) parts.push(new CronJobController(client, informers, events, { log }));
   if (!off.has('gc')) parts.push(new GarbageCollector(client, informers, { log, catalog }));
   if (!off.has('endpoints')) parts.push(new EndpointsController(client, informers, { log }));
   if (!off.has('loadbalancer')) parts.push(new LoadBalancerController(client, informers, { log }));

@@ -62,10 +62,14 @@ export class WorkQueue {
     this.#schedule();
   }
 
-  /** Queues a key after a delay; an earlier pending timer for the key wins. */
+  /**
+   * Queues a key after a delay; an earlier pending timer for the key wins. A delay over a day waits a
+   * day (node fires a timer past 2^31 ms at once); the reconcile then asks again for the rest.
+   */
   addAfter(key: string, ms: number): void {
     if (this.#closed) return;
     if (ms <= 0) return this.add(key);
+    ms = Math.min(ms, 86_400_000);
     const at = Date.now() + ms;
     const cur = this.#timers.get(key);
     if (cur && cur.at <= at) return;

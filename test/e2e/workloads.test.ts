@@ -13,6 +13,9 @@ const k = (...args: string[]) => skiff.kubectl(['-n', ns, ...args]);
 before(async () => {
   skiff = await startSkiff();
   await skiff.kubectl(['create', 'namespace', ns]);
+  // Made first, so that its first scheduled minute has come by the last test of this file.
+  const r = await k('create', 'cronjob', 'tick', '--image=busybox', '--schedule=* * * * *', '--', 'echo', 'tick');
+  assert.equal(r.code, 0, r.stderr);
 });
 after(async () => {
   await skiff?.stop();
@@ -242,4 +245,19 @@ test('in a namespace labelled for injection, a job pod gets a sidecar that exits
   assert.equal(r.code, 0, r.stderr);
   r = await skiff.kubectl(['-n', 'jobs-mesh', 'get', 'pods', '-l', 'job-name=once', '--no-headers']);
   assert.match(r.stdout, /^once-\w{5}\s+0\/2\s+Completed\s/);
+});
+
+test('a CronJob makes a Job at its scheduled minute and the Job completes; a bad schedule gets the parser\'s error', async () => {
+  let r = await k('create', 'cronjob', 'bad', '--image=busybox', '--schedule=61 * * * *', '--', 'true');
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /CronJob\.batch "bad" is invalid: spec\.schedule: Invalid value: "61 \* \* \* \*": end of range \(61\) above maximum \(59\): 61/);
+  const done = await eventually(async () => {
+    r = await k('get', 'jobs', '-o', 'jsonpath={range .items[?(@.metadata.ownerReferences[0].name=="tick")]}{.metadata.name} {.status.succeeded}{"\\n"}{end}');
+    return /^tick-\d+ 1$/m.test(r.stdout);
+  }, 120_000, 2000);
+  assert.ok(done, r.stdout + r.stderr);
+  r = await k('get', 'cronjob', 'tick', '-o', 'jsonpath={.status.lastScheduleTime} {.status.lastSuccessfulTime}');
+  assert.match(r.stdout, /^\d{4}-\d\d-\d\dT\d\d:\d\d:00Z \d{4}-/);
+  r = await k('delete', 'cronjob', 'tick');
+  assert.equal(r.code, 0, r.stderr);
 });

@@ -1,10 +1,11 @@
-/** Deployment, ReplicaSet and Job validation (pkg/apis/apps/validation, pkg/apis/batch/validation). */
+/** Deployment, ReplicaSet, Job and CronJob validation (pkg/apis/apps/validation, pkg/apis/batch/validation). */
 import type { KObject } from '../types.ts';
 import type { Errs, Obj } from './util.ts';
 import { child, forbidden, getInt, getIntOrString, getObj, getStr, goStringMap, invalid, isObj, nonNegative, notSupported, required } from './util.ts';
 import { isValidPercent } from './names.ts';
 import { goLabelSelector, immutable, selectorIsEmpty, selectorMatches, validateLabelSelector } from './meta.ts';
 import { validatePodTemplateSpec } from './pod.ts';
+import { CronError, parseSchedule, validTimeZone } from '../cron.ts';
 
 /** Checks selector presence/emptiness and that it matches the template labels (shared by Deployment/ReplicaSet/Job). */
 function validateSelectorAndTemplate(errs: Errs, spec: Obj, kind: string, restartPolicies: string[]): void {
@@ -121,4 +122,36 @@ export function validateJobUpdate(errs: Errs, obj: KObject, old: KObject): void 
   const comp = isObj(obj.spec) ? obj.spec.completions : undefined;
   const oldComp = isObj(old.spec) ? old.spec.completions : undefined;
   immutable(errs, comp, oldComp, 'spec.completions');
+}
+
+/** Validates a CronJob on create and update (pkg/apis/batch/validation ValidateCronJobSpec, the parts Skiff models). */
+export function validateCronJob(errs: Errs, obj: KObject): void {
+  const spec = getObj(errs, obj.spec, 'spec') ?? {};
+  const schedule = getStr(errs, spec.schedule, 'spec.schedule');
+  if (!schedule) required(errs, 'spec.schedule');
+  else if (/TZ/.test(schedule)) invalid(errs, 'spec.schedule', schedule, 'cannot use TZ or CRON_TZ in schedule, use timeZone field instead');
+  else {
+    try {
+      parseSchedule(schedule);
+    } catch (e) {
+      if (!(e instanceof CronError)) throw e;
+      invalid(errs, 'spec.schedule', schedule, e.message);
+    }
+  }
+  const zone = getStr(errs, spec.timeZone, 'spec.timeZone');
+  if (zone !== undefined) {
+    if (zone === '') invalid(errs, 'spec.timeZone', zone, 'timeZone must be nil or non-empty string');
+    else if (zone.toLowerCase() === 'local') invalid(errs, 'spec.timeZone', zone, 'timeZone must be an explicit time zone as defined in https://www.iana.org/time-zones');
+    else if (!validTimeZone(zone)) invalid(errs, 'spec.timeZone', zone, `unknown time zone ${zone}`);
+  }
+  const policy = getStr(errs, spec.concurrencyPolicy, 'spec.concurrencyPolicy');
+  if (!policy) required(errs, 'spec.concurrencyPolicy');
+  else if (!['Allow', 'Forbid', 'Replace'].includes(policy)) notSupported(errs, 'spec.concurrencyPolicy', policy, ['Allow', 'Forbid', 'Replace']);
+  for (const f of ['startingDeadlineSeconds', 'successfulJobsHistoryLimit', 'failedJobsHistoryLimit']) nonNegative(errs, spec[f], `spec.${f}`);
+  const jt = getObj(errs, spec.jobTemplate, 'spec.jobTemplate');
+  const jspec = jt ? getObj(errs, jt.spec, 'spec.jobTemplate.spec') : undefined;
+  if (!jspec) return;
+  const tmpl = validatePodTemplateSpec(errs, jspec.template, 'spec.jobTemplate.spec.template');
+  const rp = tmpl && isObj(tmpl.spec) ? (tmpl.spec.restartPolicy ?? '') : undefined;
+  if (typeof rp === 'string' && !['OnFailure', 'Never'].includes(rp)) notSupported(errs, 'spec.jobTemplate.spec.template.spec.restartPolicy', rp, ['OnFailure', 'Never']);
 }

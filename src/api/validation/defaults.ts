@@ -64,6 +64,18 @@ function defaultJob(obj: KObject): void {
   }
 }
 
+function defaultCronJob(obj: KObject): void {
+  const spec = ensureObj(obj, 'spec');
+  if (!spec) return;
+  setDefault(spec, 'concurrencyPolicy', 'Allow');
+  setDefault(spec, 'suspend', false);
+  setDefault(spec, 'successfulJobsHistoryLimit', 3);
+  setDefault(spec, 'failedJobsHistoryLimit', 1);
+  // Only the pod template of the jobTemplate is defaulted; the Job gets its own defaults when made.
+  const jt = isObj(spec.jobTemplate) ? spec.jobTemplate : undefined;
+  if (jt && isObj(jt.spec)) defaultPodTemplate(jt.spec);
+}
+
 function defaultService(obj: KObject): void {
   const spec = ensureObj(obj, 'spec');
   if (!spec) return;
@@ -144,6 +156,7 @@ const DEFAULTERS: Record<string, (obj: KObject) => void> = {
   'deployments.apps': defaultDeployment,
   'replicasets.apps': defaultReplicaSet,
   'jobs.batch': defaultJob,
+  'cronjobs.batch': defaultCronJob,
   services: defaultService,
   secrets: defaultSecret,
   namespaces: defaultNamespace,
