@@ -14,6 +14,7 @@ import { NamespaceController, namespaceAdmission, ServiceAccountController } fro
 import { NodeController } from './node.ts';
 import { ReplicaSetController } from './replicaset.ts';
 import { Scheduler } from './scheduler.ts';
+import { StatefulSetController } from './statefulset.ts';
 import { LoadBalancerController, serviceAdmission } from './service-ips.ts';
 import type { Log } from './util.ts';
 
@@ -35,7 +36,7 @@ export interface ControllerOptions {
   /** Structured log sink; nothing is printed without it. */
   log?: Log;
   /** Controllers to leave out (e.g. `node` when a real kubelet reports the node). */
-  disable?: Array<'namespace' | 'serviceaccount' | 'deployment' | 'replicaset' | 'job' | 'cronjob' | 'gc' | 'endpoints' | 'loadbalancer' | 'node' | 'events' | 'scheduler'>;
+  disable?: Array<'namespace' | 'serviceaccount' | 'deployment' | 'replicaset' | 'statefulset' | 'job' | 'cronjob' | 'gc' | 'endpoints' | 'loadbalancer' | 'node' | 'events' | 'scheduler'>;
 }
 
 /** Admission hooks that belong to controllers' domain (cluster IP and NodePort allocation, namespace label). Called once at startup. */
@@ -56,6 +57,7 @@ export function startControllers(client: Client, opts: ControllerOptions): Close
   if (!off.has('serviceaccount')) parts.push(new ServiceAccountController(client, informers, { log }));
   if (!off.has('deployment')) parts.push(new DeploymentController(client, informers, events, { log }));
   if (!off.has('replicaset')) parts.push(new ReplicaSetController(client, informers, events, { log }));
+  if (!off.has('statefulset')) parts.push(new StatefulSetController(client, informers, events, { log }));
   if (!off.has('job')) parts.push(new JobController(client, informers, events, { log }));
   if (!off.has('cronjob')) parts.push(new CronJobController(client, informers, events, { log }));
   if (!off.has('gc')) parts.push(new GarbageCollector(client, informers, { log, catalog }));

@@ -261,3 +261,34 @@ test('a CronJob makes a Job at its scheduled minute and the Job completes; a bad
   r = await k('delete', 'cronjob', 'tick');
   assert.equal(r.code, 0, r.stderr);
 });
+
+test('a StatefulSet runs <name>-0 then <name>-1 with a claim each, rolls out, and scales down from the top', async () => {
+  let r = await skiff.kubectl(['-n', ns, 'apply', '-f', '-'], { input: `apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: store}
+spec:
+  serviceName: store
+  replicas: 2
+  selector: {matchLabels: {app: store}}
+  template:
+    metadata: {labels: {app: store}}
+    spec:
+      containers: [{name: store, image: honester/hello-server, ports: [{containerPort: 8080}]}]
+  volumeClaimTemplates:
+  - metadata: {name: data}
+    spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
+` });
+  assert.equal(r.code, 0, r.stderr);
+  r = await k('rollout', 'status', 'statefulset/store', '--timeout=60s');
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /roll out complete: 2 new pods have been updated/);
+  r = await k('get', 'pods', '-l', 'app=store', '-o', 'jsonpath={range .items[*]}{.metadata.name} {.spec.hostname}.{.spec.subdomain}{"\\n"}{end}');
+  assert.deepEqual(r.stdout.trim().split('\n').sort(), ['store-0 store-0.store', 'store-1 store-1.store']);
+  r = await k('get', 'pvc', '-o', 'name');
+  assert.match(r.stdout, /persistentvolumeclaim\/data-store-0/);
+  assert.match(r.stdout, /persistentvolumeclaim\/data-store-1/);
+  r = await k('scale', 'statefulset', 'store', '--replicas=1');
+  assert.equal(r.code, 0, r.stderr);
+  const one = await eventually(async () => (await k('get', 'pods', '-l', 'app=store', '-o', 'name')).stdout.trim() === 'pod/store-0', 30_000, 500);
+  assert.ok(one, 'store-1 is removed, store-0 stays');
+});

@@ -94,6 +94,20 @@ export function validateReplicaSet(errs: Errs, obj: KObject): void {
   validateSelectorAndTemplate(errs, spec, 'deployment', ['Always']);
 }
 
+/** Validates a StatefulSet on create (the fields Skiff's controller reads). */
+export function validateStatefulSet(errs: Errs, obj: KObject): void {
+  const spec = getObj(errs, obj.spec, 'spec') ?? {};
+  nonNegative(errs, spec.replicas, 'spec.replicas');
+  nonNegative(errs, spec.minReadySeconds, 'spec.minReadySeconds');
+  const policy = getStr(errs, spec.podManagementPolicy, 'spec.podManagementPolicy');
+  if (policy !== undefined && policy !== 'OrderedReady' && policy !== 'Parallel') notSupported(errs, 'spec.podManagementPolicy', policy, ['OrderedReady', 'Parallel']);
+  const us = isObj(spec.updateStrategy) ? spec.updateStrategy : undefined;
+  const type = us ? getStr(errs, us.type, 'spec.updateStrategy.type') : undefined;
+  if (type !== undefined && type !== 'RollingUpdate' && type !== 'OnDelete') notSupported(errs, 'spec.updateStrategy.type', type, ['OnDelete', 'RollingUpdate']);
+  if (us && isObj(us.rollingUpdate)) nonNegative(errs, us.rollingUpdate.partition, 'spec.updateStrategy.rollingUpdate.partition');
+  validateSelectorAndTemplate(errs, spec, 'statefulset', ['Always']);
+}
+
 /** Validates a Job on create (selector is generated from the uid unless manualSelector). */
 export function validateJob(errs: Errs, obj: KObject): void {
   const spec = getObj(errs, obj.spec, 'spec') ?? {};

@@ -64,6 +64,28 @@ function defaultJob(obj: KObject): void {
   }
 }
 
+function defaultStatefulSet(obj: KObject): void {
+  const spec = ensureObj(obj, 'spec');
+  if (!spec) return;
+  setDefault(spec, 'replicas', 1);
+  setDefault(spec, 'podManagementPolicy', 'OrderedReady');
+  const strategy = ensureObj(spec, 'updateStrategy');
+  if (strategy) {
+    setDefault(strategy, 'type', 'RollingUpdate');
+    if (strategy.type === 'RollingUpdate') {
+      const ru = ensureObj(strategy, 'rollingUpdate');
+      if (ru) setDefault(ru, 'partition', 0);
+    }
+  }
+  setDefault(spec, 'revisionHistoryLimit', 10);
+  const retention = ensureObj(spec, 'persistentVolumeClaimRetentionPolicy');
+  if (retention) {
+    setDefault(retention, 'whenDeleted', 'Retain');
+    setDefault(retention, 'whenScaled', 'Retain');
+  }
+  defaultPodTemplate(spec);
+}
+
 function defaultCronJob(obj: KObject): void {
   const spec = ensureObj(obj, 'spec');
   if (!spec) return;
@@ -155,6 +177,7 @@ const DEFAULTERS: Record<string, (obj: KObject) => void> = {
   pods: (obj) => defaultPod(obj as Obj),
   'deployments.apps': defaultDeployment,
   'replicasets.apps': defaultReplicaSet,
+  'statefulsets.apps': defaultStatefulSet,
   'jobs.batch': defaultJob,
   'cronjobs.batch': defaultCronJob,
   services: defaultService,
