@@ -4,6 +4,7 @@
  */
 import type { Client, Closeable, Registry, ResourceInfo } from '../api/index.ts';
 import { CronJobController } from './cronjob.ts';
+import { DaemonSetController } from './daemonset.ts';
 import { DeploymentController } from './deployment.ts';
 import { EndpointsController } from './endpoints.ts';
 import { EventCleaner, EventRecorder } from './events.ts';
@@ -36,7 +37,7 @@ export interface ControllerOptions {
   /** Structured log sink; nothing is printed without it. */
   log?: Log;
   /** Controllers to leave out (e.g. `node` when a real kubelet reports the node). */
-  disable?: Array<'namespace' | 'serviceaccount' | 'deployment' | 'replicaset' | 'statefulset' | 'job' | 'cronjob' | 'gc' | 'endpoints' | 'loadbalancer' | 'node' | 'events' | 'scheduler'>;
+  disable?: Array<'namespace' | 'serviceaccount' | 'deployment' | 'replicaset' | 'statefulset' | 'daemonset' | 'job' | 'cronjob' | 'gc' | 'endpoints' | 'loadbalancer' | 'node' | 'events' | 'scheduler'>;
 }
 
 /** Admission hooks that belong to controllers' domain (cluster IP and NodePort allocation, namespace label). Called once at startup. */
@@ -58,6 +59,7 @@ export function startControllers(client: Client, opts: ControllerOptions): Close
   if (!off.has('deployment')) parts.push(new DeploymentController(client, informers, events, { log }));
   if (!off.has('replicaset')) parts.push(new ReplicaSetController(client, informers, events, { log }));
   if (!off.has('statefulset')) parts.push(new StatefulSetController(client, informers, events, { log }));
+  if (!off.has('daemonset')) parts.push(new DaemonSetController(client, informers, events, { log }));
   if (!off.has('job')) parts.push(new JobController(client, informers, events, { log }));
   if (!off.has('cronjob')) parts.push(new CronJobController(client, informers, events, { log }));
   if (!off.has('gc')) parts.push(new GarbageCollector(client, informers, { log, catalog }));

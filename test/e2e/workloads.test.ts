@@ -292,3 +292,34 @@ spec:
   const one = await eventually(async () => (await k('get', 'pods', '-l', 'app=store', '-o', 'name')).stdout.trim() === 'pod/store-0', 30_000, 500);
   assert.ok(one, 'store-1 is removed, store-0 stays');
 });
+
+test('a DaemonSet runs one pod on the node and rollout status follows a template change', async () => {
+  let r = await skiff.kubectl(['-n', ns, 'apply', '-f', '-'], { input: `apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent}
+spec:
+  selector: {matchLabels: {app: agent}}
+  template:
+    metadata: {labels: {app: agent}}
+    spec:
+      containers: [{name: agent, image: busybox, command: [sleep, 1d]}]
+` });
+  assert.equal(r.code, 0, r.stderr);
+  r = await k('rollout', 'status', 'daemonset/agent', '--timeout=60s');
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /daemon set "agent" successfully rolled out/);
+  r = await k('get', 'daemonset', 'agent', '--no-headers');
+  assert.match(r.stdout.trim(), /^agent\s+1\s+1\s+1\s+1\s+1\s+<none>\s+\S+$/);
+  const before = (await k('get', 'pods', '-l', 'app=agent', '-o', 'name')).stdout.trim();
+  r = await k('set', 'env', 'daemonset/agent', 'MODE=2');
+  assert.equal(r.code, 0, r.stderr);
+  r = await k('rollout', 'status', 'daemonset/agent', '--timeout=60s');
+  assert.equal(r.code, 0, r.stderr);
+  const after = await eventually(async () => {
+    const now = (await k('get', 'pods', '-l', 'app=agent', '-o', 'name')).stdout.trim();
+    return now && now !== before && !now.includes('\n') ? now : '';
+  }, 30_000, 500);
+  assert.ok(after, 'the pod was replaced by one of the new template');
+  r = await k('delete', 'daemonset', 'agent');
+  assert.equal(r.code, 0, r.stderr);
+});

@@ -108,6 +108,16 @@ export function validateStatefulSet(errs: Errs, obj: KObject): void {
   validateSelectorAndTemplate(errs, spec, 'statefulset', ['Always']);
 }
 
+/** Validates a DaemonSet on create. */
+export function validateDaemonSet(errs: Errs, obj: KObject): void {
+  const spec = getObj(errs, obj.spec, 'spec') ?? {};
+  nonNegative(errs, spec.minReadySeconds, 'spec.minReadySeconds');
+  const us = isObj(spec.updateStrategy) ? spec.updateStrategy : undefined;
+  const type = us ? getStr(errs, us.type, 'spec.updateStrategy.type') : undefined;
+  if (type !== undefined && type !== 'RollingUpdate' && type !== 'OnDelete') notSupported(errs, 'spec.updateStrategy.type', type, ['OnDelete', 'RollingUpdate']);
+  validateSelectorAndTemplate(errs, spec, 'daemonset', ['Always']);
+}
+
 /** Validates a Job on create (selector is generated from the uid unless manualSelector). */
 export function validateJob(errs: Errs, obj: KObject): void {
   const spec = getObj(errs, obj.spec, 'spec') ?? {};

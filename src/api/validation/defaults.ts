@@ -86,6 +86,24 @@ function defaultStatefulSet(obj: KObject): void {
   defaultPodTemplate(spec);
 }
 
+function defaultDaemonSet(obj: KObject): void {
+  const spec = ensureObj(obj, 'spec');
+  if (!spec) return;
+  const strategy = ensureObj(spec, 'updateStrategy');
+  if (strategy) {
+    setDefault(strategy, 'type', 'RollingUpdate');
+    if (strategy.type === 'RollingUpdate') {
+      const ru = ensureObj(strategy, 'rollingUpdate');
+      if (ru) {
+        setDefault(ru, 'maxUnavailable', 1);
+        setDefault(ru, 'maxSurge', 0);
+      }
+    }
+  }
+  setDefault(spec, 'revisionHistoryLimit', 10);
+  defaultPodTemplate(spec);
+}
+
 function defaultCronJob(obj: KObject): void {
   const spec = ensureObj(obj, 'spec');
   if (!spec) return;
@@ -178,6 +196,7 @@ const DEFAULTERS: Record<string, (obj: KObject) => void> = {
   'deployments.apps': defaultDeployment,
   'replicasets.apps': defaultReplicaSet,
   'statefulsets.apps': defaultStatefulSet,
+  'daemonsets.apps': defaultDaemonSet,
   'jobs.batch': defaultJob,
   'cronjobs.batch': defaultCronJob,
   services: defaultService,

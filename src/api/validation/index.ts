@@ -6,7 +6,7 @@ import type { NameFn } from './meta.ts';
 import { nameIsDNSLabel, nameIsDNSSubdomain, validateObjectMeta, validateObjectMetaUpdate } from './meta.ts';
 import { isDNS1035Label } from './names.ts';
 import { validatePodSpec, validatePodUpdate } from './pod.ts';
-import { validateCronJob, validateDeployment, validateJob, validateJobUpdate, validateReplicaSet, validateSelectorUpdate, validateStatefulSet } from './apps.ts';
+import { validateCronJob, validateDaemonSet, validateDeployment, validateJob, validateJobUpdate, validateReplicaSet, validateSelectorUpdate, validateStatefulSet } from './apps.ts';
 import { validateEndpointSlice, validateEndpoints, validateService, validateServiceUpdate } from './service.ts';
 import { validateIngress, validateIngressClass } from './networking.ts';
 import {
@@ -38,6 +38,7 @@ const RULES: Record<string, KindRules> = {
   'deployments.apps': { name: nameIsDNSSubdomain, create: validateDeployment, update: validateSelectorUpdate },
   'replicasets.apps': { name: nameIsDNSSubdomain, create: validateReplicaSet, update: validateSelectorUpdate },
   'statefulsets.apps': { name: nameIsDNSSubdomain, create: validateStatefulSet, update: validateSelectorUpdate },
+  'daemonsets.apps': { name: nameIsDNSSubdomain, create: validateDaemonSet, update: validateSelectorUpdate },
   'jobs.batch': { name: nameIsDNSSubdomain, create: validateJob, update: validateJobUpdate },
   'cronjobs.batch': { name: nameIsDNSSubdomain, create: validateCronJob, update: validateCronJob },
   services: { name: nameIsDNS1035Label, create: validateService, update: validateServiceUpdate },
