@@ -7,13 +7,14 @@
  * status.active, lastScheduleTime and lastSuccessfulTime; finished Jobs beyond
  * successfulJobsHistoryLimit / failedJobsHistoryLimit are deleted, oldest first.
  */
-import type { Client, Closeable, KObject } from '../api/index.ts';
+import type { Client, KObject } from '../api/index.ts';
 import { CronError, nextAfter, parseSchedule, type Schedule } from '../api/cron.ts';
 import type { EventRecorder } from './events.ts';
-import { byControllerUid, type Informer, type Informers } from './informer.ts';
+import type { Informers } from './informer.ts';
 import { jobFinished } from './job.ts';
-import { WorkQueue, type ReconcileResult } from './queue.ts';
-import { clone, controllerRef, errorMessage, isAlreadyExists, isNotFound, jsonEqual, keyOf, type Log, newControllerRef, noLog, nowStamp, parseStamp, splitKey } from './util.ts';
+import { OwnerController } from './owner.ts';
+import type { ReconcileResult } from './queue.ts';
+import { clone, errorMessage, isAlreadyExists, type Log, newControllerRef, nowStamp, parseStamp, splitKey } from './util.ts';
 
 const CRONJOBS = 'cronjobs.batch';
 const JOBS = 'jobs.batch';
@@ -52,52 +53,21 @@ function latestBefore(s: Schedule, now: number, floor: number, zone: string | un
   return floor;
 }
 
-export class CronJobController implements Closeable {
-  #client: Client;
-  #events: EventRecorder;
-  #log: Log;
-  #queue: WorkQueue;
-  #cronJobs: Informer;
-  #jobs: Informer;
-  #unsubscribe: Array<() => void> = [];
-  #closed = false;
+export class CronJobController extends OwnerController {
   #now: () => number;
 
   constructor(client: Client, informers: Informers, events: EventRecorder, opts: { log?: Log; now?: () => number } = {}) {
-    this.#client = client;
-    this.#events = events;
-    this.#log = opts.log ?? noLog;
+    super(client, informers, events, { owner: CRONJOBS, kind: 'CronJob', children: JOBS, component, concurrency: 2, log: opts.log });
     this.#now = opts.now ?? Date.now;
-    this.#queue = new WorkQueue((k) => this.#sync(k), { name: component, log: this.#log, concurrency: 2 });
-    this.#cronJobs = informers.get(CRONJOBS);
-    this.#jobs = informers.get(JOBS);
-    this.#jobs.addIndex('controller', byControllerUid);
-    this.#unsubscribe.push(
-      this.#cronJobs.onChange((_t, cj) => this.#queue.add(keyOf(cj))),
-      this.#jobs.onChange((_t, job, old) => {
-        const ref = controllerRef(job) ?? (old && controllerRef(old));
-        if (ref?.kind !== 'CronJob') return;
-        const cj = this.#cronJobs.get(job.metadata.namespace, ref.name);
-        if (cj && cj.metadata.uid === ref.uid) this.#queue.add(keyOf(cj));
-      }),
-    );
-    void informers.synced([CRONJOBS, JOBS]).then(() => this.#queue.start());
   }
 
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    for (const u of this.#unsubscribe) u();
-    this.#queue.close();
-  }
-
-  async #sync(key: string): Promise<ReconcileResult> {
+  protected async sync(key: string): Promise<ReconcileResult> {
     const [ns, name] = splitKey(key);
-    const cj = this.#cronJobs.get(ns, name);
+    const cj = this.owners.get(ns, name);
     if (!cj || cj.metadata.deletionTimestamp) return;
     const now = this.#now();
     const spec = cj.spec ?? {};
-    const jobs = this.#jobs.byIndex('controller', cj.metadata.uid ?? '').filter((j) => j.metadata.namespace === ns && !j.metadata.deletionTimestamp);
+    const jobs = this.owned(cj).filter((j) => !j.metadata.deletionTimestamp);
     const status: Record<string, unknown> = clone(cj.status ?? {});
     const seenActive = new Set(((status.active ?? []) as Array<{ uid?: string }>).map((r) => r.uid));
 
@@ -109,7 +79,7 @@ export class CronJobController implements Closeable {
         running.push(j);
         continue;
       }
-      if (seenActive.has(j.metadata.uid)) this.#events.record(cj, 'Normal', 'SawCompletedJob', `Saw completed job: ${j.metadata.name}, condition: ${done.type}`, component);
+      if (seenActive.has(j.metadata.uid)) this.events.record(cj, 'Normal', 'SawCompletedJob', `Saw completed job: ${j.metadata.name}, condition: ${done.type}`, component);
       if (done.type === 'Complete') {
         const at = parseStamp(j.status?.completionTime) || done.at;
         if (!(parseStamp(status.lastSuccessfulTime) >= at)) status.lastSuccessfulTime = nowStamp(at);
@@ -125,15 +95,15 @@ export class CronJobController implements Closeable {
       try {
         recent = mostRecentSchedule(String(spec.schedule ?? ''), since, now, zone);
       } catch (e) {
-        this.#events.record(cj, 'Warning', 'UnparseableSchedule', `unparseable schedule: ${JSON.stringify(spec.schedule)} : ${e instanceof CronError ? e.message : errorMessage(e)}`, component);
+        this.events.record(cj, 'Warning', 'UnparseableSchedule', `unparseable schedule: ${JSON.stringify(spec.schedule)} : ${e instanceof CronError ? e.message : errorMessage(e)}`, component);
         return;
       }
-      if (recent.tooMany) this.#events.record(cj, 'Warning', 'TooManyMissedTimes', 'too many missed start times. Set or decrease .spec.startingDeadlineSeconds or check clock skew', component);
+      if (recent.tooMany) this.events.record(cj, 'Warning', 'TooManyMissedTimes', 'too many missed start times. Set or decrease .spec.startingDeadlineSeconds or check clock skew', component);
       const at = recent.at;
       const deadline = typeof spec.startingDeadlineSeconds === 'number' ? spec.startingDeadlineSeconds * 1000 : undefined;
       if (at !== undefined) {
         if (deadline !== undefined && at + deadline < now) {
-          this.#events.record(cj, 'Warning', 'MissSchedule', `Missed scheduled time to start a job: ${new Date(at).toUTCString().replace('GMT', '+0000')}`, component);
+          this.events.record(cj, 'Warning', 'MissSchedule', `Missed scheduled time to start a job: ${new Date(at).toUTCString().replace('GMT', '+0000')}`, component);
           status.lastScheduleTime = nowStamp(at);
         } else if (spec.concurrencyPolicy === 'Forbid' && running.length > 0) {
           // Not started; tried again when the running Job finishes (its change requeues this one).
@@ -153,13 +123,7 @@ export class CronJobController implements Closeable {
     const active = running.map((j) => ({ apiVersion: 'batch/v1', kind: 'Job', name: j.metadata.name, namespace: ns, uid: j.metadata.uid, resourceVersion: j.metadata.resourceVersion }));
     if (active.length) status.active = active;
     else delete status.active;
-    if (!jsonEqual(status, cj.status ?? {})) {
-      try {
-        await this.#client.updateStatus(CRONJOBS, ns, { ...cj, status });
-      } catch (e) {
-        if (!isNotFound(e)) throw e;
-      }
-    }
+    await this.writeStatus(CRONJOBS, cj, status);
     return requeueAfterMs !== undefined ? { requeueAfterMs: Math.max(50, requeueAfterMs) } : undefined;
   }
 
@@ -180,23 +144,18 @@ export class CronJobController implements Closeable {
       spec: clone(t.spec ?? {}),
     };
     try {
-      const created = await this.#client.create(JOBS, cj.metadata.namespace, job);
-      this.#events.record(cj, 'Normal', 'SuccessfulCreate', `Created job ${name}`, component);
+      const created = await this.client.create(JOBS, cj.metadata.namespace, job);
+      this.events.record(cj, 'Normal', 'SuccessfulCreate', `Created job ${name}`, component);
       return created;
     } catch (e) {
       if (isAlreadyExists(e)) return undefined;
-      this.#events.record(cj, 'Warning', 'FailedCreate', `Error creating job: ${errorMessage(e)}`, component);
+      this.events.record(cj, 'Warning', 'FailedCreate', `Error creating job: ${errorMessage(e)}`, component);
       throw e;
     }
   }
 
   async #deleteJob(cj: KObject, job: KObject): Promise<void> {
-    try {
-      await this.#client.delete(JOBS, job.metadata.namespace, job.metadata.name ?? '', { propagationPolicy: 'Background', preconditions: { uid: job.metadata.uid } });
-      this.#events.record(cj, 'Normal', 'SuccessfulDelete', `Deleted job ${job.metadata.name}`, component);
-    } catch (e) {
-      if (!isNotFound(e)) throw e;
-    }
+    if (await this.deleteChild(JOBS, job, 'Background')) this.events.record(cj, 'Normal', 'SuccessfulDelete', `Deleted job ${job.metadata.name}`, component);
   }
 
   /** Deletes the oldest finished Jobs beyond the history limits (3 successful and 1 failed by default). */

@@ -9,11 +9,12 @@
  * (upstream also puts a tracking finalizer on each pod so a deleted pod is still counted; Skiff's
  * pods of a running Job are deleted only by this controller or by hand).
  */
-import type { Client, Closeable, KObject } from '../api/index.ts';
+import type { Client, KObject } from '../api/index.ts';
 import type { EventRecorder } from './events.ts';
-import { byControllerUid, type Informer, type Informers } from './informer.ts';
-import { WorkQueue, type ReconcileResult } from './queue.ts';
-import { clone, controllerRef, errorMessage, isNotFound, isPodActive, isPodReady, jsonEqual, keyOf, type Log, newControllerRef, noLog, nowStamp, parseStamp, splitKey } from './util.ts';
+import type { ChangeType, Informers } from './informer.ts';
+import { OwnerController, podFromTemplate } from './owner.ts';
+import type { ReconcileResult } from './queue.ts';
+import { clone, errorMessage, isNotFound, isPodActive, isPodReady, keyOf, type Log, nowStamp, parseStamp, splitKey } from './util.ts';
 
 const JOBS = 'jobs.batch';
 const component = 'job-controller';
@@ -76,55 +77,21 @@ export function podBackoffMs(failures: number): number {
   return Math.min(jobDefaults.maxBackoffMs, jobDefaults.backoffMs * 2 ** Math.min(failures - 1, 30));
 }
 
-export class JobController implements Closeable {
-  #client: Client;
-  #events: EventRecorder;
-  #log: Log;
-  #queue: WorkQueue;
-  #jobs: Informer;
-  #pods: Informer;
+export class JobController extends OwnerController {
   /** Pods created and not yet seen, per Job key, with when the creations were made. */
   #expect = new Map<string, { add: number; at: number }>();
-  #unsubscribe: Array<() => void> = [];
-  #closed = false;
 
   constructor(client: Client, informers: Informers, events: EventRecorder, opts: { log?: Log } = {}) {
-    this.#client = client;
-    this.#events = events;
-    this.#log = opts.log ?? noLog;
-    this.#queue = new WorkQueue((k) => this.#sync(k), { name: component, log: this.#log, concurrency: 4 });
-    this.#jobs = informers.get(JOBS);
-    this.#pods = informers.get('pods');
-    this.#pods.addIndex('controller', byControllerUid);
-    this.#unsubscribe.push(
-      this.#jobs.onChange((t, job) => {
-        if (t === 'DELETED') this.#expect.delete(keyOf(job));
-        this.#queue.add(keyOf(job));
-      }),
-      this.#pods.onChange((t, pod, old) => {
-        const job = this.#owner(pod) ?? (old && this.#owner(old));
-        if (!job) return;
-        const k = keyOf(job);
-        const e = this.#expect.get(k);
-        if (e && t === 'ADDED') e.add--;
-        this.#queue.add(k);
-      }),
-    );
-    void informers.synced([JOBS, 'pods']).then(() => this.#queue.start());
+    super(client, informers, events, { owner: JOBS, kind: 'Job', children: 'pods', component, concurrency: 4, log: opts.log });
   }
 
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    for (const u of this.#unsubscribe) u();
-    this.#queue.close();
+  protected override ownerChanged(type: ChangeType, job: KObject): void {
+    if (type === 'DELETED') this.#expect.delete(keyOf(job));
   }
 
-  #owner(pod: KObject): KObject | undefined {
-    const ref = controllerRef(pod);
-    if (!ref || ref.kind !== 'Job') return undefined;
-    const job = this.#jobs.get(pod.metadata.namespace, ref.name);
-    return job && job.metadata.uid === ref.uid ? job : undefined;
+  protected override childChanged(type: ChangeType, job: KObject): void {
+    const e = this.#expect.get(keyOf(job));
+    if (e && type === 'ADDED') e.add--;
   }
 
   #satisfied(key: string, now: number): boolean {
@@ -137,18 +104,18 @@ export class JobController implements Closeable {
     return false;
   }
 
-  async #sync(key: string): Promise<ReconcileResult> {
+  protected async sync(key: string): Promise<ReconcileResult> {
     const [ns, name] = splitKey(key);
-    const job = this.#jobs.get(ns, name);
+    const job = this.owners.get(ns, name);
     if (!job || job.metadata.deletionTimestamp) return;
     const now = Date.now();
     if (jobFinished(job)) return this.#expire(job, now);
     const spec = job.spec ?? {};
     if (spec.completionMode === 'Indexed') {
-      this.#events.record(job, 'Warning', 'UnsupportedCompletionMode', 'Skiff runs Jobs in the NonIndexed completion mode only', component);
+      this.events.record(job, 'Warning', 'UnsupportedCompletionMode', 'Skiff runs Jobs in the NonIndexed completion mode only', component);
       return;
     }
-    const pods = this.#pods.byIndex('controller', job.metadata.uid ?? '').filter((p) => p.metadata.namespace === ns);
+    const pods = this.owned(job);
     const active = pods.filter(isPodActive);
     const succeeded = pods.filter((p) => p.status?.phase === 'Succeeded');
     const failed = pods.filter((p) => p.status?.phase === 'Failed');
@@ -187,19 +154,19 @@ export class JobController implements Closeable {
         conditions.push(condition(success ? 'Complete' : 'Failed', target, now));
         if (success) {
           status.completionTime = nowStamp(now);
-          this.#events.record(job, 'Normal', 'Completed', 'Job completed', component);
-        } else this.#events.record(job, 'Warning', target.reason, target.message, component);
+          this.events.record(job, 'Normal', 'Completed', 'Job completed', component);
+        } else this.events.record(job, 'Warning', target.reason, target.message, component);
       }
     } else if (suspended) {
       deleted = await this.#deleteAll(job, active);
       if (!hasCondition(job, 'Suspended')) {
         setSuspended(conditions, 'True', 'JobSuspended', 'Job suspended', now);
-        this.#events.record(job, 'Normal', 'Suspended', 'Job suspended', component);
+        this.events.record(job, 'Normal', 'Suspended', 'Job suspended', component);
       }
     } else {
       if (hasCondition(job, 'Suspended')) {
         setSuspended(conditions, 'False', 'JobResumed', 'Job resumed', now);
-        this.#events.record(job, 'Normal', 'Resumed', 'Job resumed', component);
+        this.events.record(job, 'Normal', 'Resumed', 'Job resumed', component);
       }
       const left = completions === undefined ? (succeeded.length > 0 ? 0 : parallelism) : completions - succeeded.length;
       const want = Math.max(0, Math.min(parallelism, left));
@@ -231,13 +198,7 @@ export class JobController implements Closeable {
     status.terminating = stopping + deleted.length;
     status.uncountedTerminatedPods = {};
     if (conditions.length) status.conditions = conditions;
-    if (!jsonEqual(status, job.status ?? {})) {
-      try {
-        await this.#client.updateStatus(JOBS, ns, { ...job, status });
-      } catch (e) {
-        if (!isNotFound(e)) throw e;
-      }
-    }
+    await this.writeStatus(JOBS, job, status);
     if (manageErr) throw manageErr;
     // Pods still stopping, or a finish to be written: look again soon.
     if (target && !conditions.some((c) => c.type === 'Complete' || c.type === 'Failed')) return { requeueAfterMs: 500 };
@@ -252,7 +213,7 @@ export class JobController implements Closeable {
     const left = parseStamp(done?.lastTransitionTime) + ttl * 1000 - now;
     if (left > 0) return { requeueAfterMs: left + 10 };
     try {
-      await this.#client.delete(JOBS, job.metadata.namespace, job.metadata.name ?? '', { propagationPolicy: 'Foreground', preconditions: { uid: job.metadata.uid } });
+      await this.client.delete(JOBS, job.metadata.namespace, job.metadata.name ?? '', { propagationPolicy: 'Foreground', preconditions: { uid: job.metadata.uid } });
     } catch (e) {
       if (!isNotFound(e)) throw e;
     }
@@ -261,23 +222,14 @@ export class JobController implements Closeable {
   async #create(key: string, job: KObject, n: number): Promise<void> {
     const e = { add: n, at: Date.now() };
     this.#expect.set(key, e);
-    const t = job.spec?.template ?? {};
-    const meta = t.metadata ?? {};
     const results = await Promise.allSettled(
       Array.from({ length: n }, async () => {
-        const pod: KObject = {
-          apiVersion: 'v1',
-          kind: 'Pod',
-          metadata: { generateName: `${job.metadata.name}-`.slice(0, 58), namespace: job.metadata.namespace, ownerReferences: [newControllerRef(job, 'batch/v1', 'Job')] },
-          spec: clone(t.spec ?? {}),
-        };
-        if (meta.labels) pod.metadata.labels = { ...meta.labels };
-        if (meta.annotations) pod.metadata.annotations = { ...meta.annotations };
+        const pod = podFromTemplate(job, 'batch/v1', 'Job', job.spec?.template);
         try {
-          const created = await this.#client.create('pods', job.metadata.namespace, pod);
-          this.#events.record(job, 'Normal', 'SuccessfulCreate', `Created pod: ${created.metadata.name}`, component);
+          const created = await this.client.create('pods', job.metadata.namespace, pod);
+          this.events.record(job, 'Normal', 'SuccessfulCreate', `Created pod: ${created.metadata.name}`, component);
         } catch (err) {
-          this.#events.record(job, 'Warning', 'FailedCreate', `Error creating: ${errorMessage(err)}`, component);
+          this.events.record(job, 'Warning', 'FailedCreate', `Error creating: ${errorMessage(err)}`, component);
           throw err;
         }
       }),
@@ -292,13 +244,9 @@ export class JobController implements Closeable {
   async #deleteAll(job: KObject, pods: KObject[]): Promise<KObject[]> {
     const out: KObject[] = [];
     for (const pod of pods) {
-      try {
-        await this.#client.delete('pods', pod.metadata.namespace, pod.metadata.name ?? '', { preconditions: { uid: pod.metadata.uid } });
-        this.#events.record(job, 'Normal', 'SuccessfulDelete', `Deleted pod: ${pod.metadata.name}`, component);
-        out.push(pod);
-      } catch (e) {
-        if (!isNotFound(e)) throw e;
-      }
+      if (!(await this.deleteChild('pods', pod))) continue;
+      this.events.record(job, 'Normal', 'SuccessfulDelete', `Deleted pod: ${pod.metadata.name}`, component);
+      out.push(pod);
     }
     return out;
   }

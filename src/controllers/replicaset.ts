@@ -7,6 +7,7 @@ import type { Client, Closeable, KObject } from '../api/index.ts';
 import { matchLabels, selectorRequirements } from '../api/index.ts';
 import type { EventRecorder } from './events.ts';
 import { byControllerUid, type Informer, type Informers, orphansByNamespace } from './informer.ts';
+import { podFromTemplate } from './owner.ts';
 import { WorkQueue, type ReconcileResult } from './queue.ts';
 import { clone, controllerRef, errorMessage, isNotFound, isPodActive, isPodAvailable, isPodReady, jsonEqual, keyOf, type Log, newControllerRef, noLog, nowStamp, parseStamp, podReadySince, splitKey } from './util.ts';
 
@@ -202,22 +203,7 @@ export class ReplicaSetController implements Closeable {
   }
 
   async #createPod(rs: KObject): Promise<void> {
-    const t = rs.spec?.template ?? {};
-    const meta = t.metadata ?? {};
-    // Names are `<rs>-<5 random>`; upstream trims the prefix so the name stays within 63 characters.
-    const pod: KObject = {
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: {
-        generateName: `${rs.metadata.name}-`.slice(0, 58),
-        namespace: rs.metadata.namespace,
-        ownerReferences: [newControllerRef(rs, 'apps/v1', 'ReplicaSet')],
-      },
-      spec: clone(t.spec ?? {}),
-    };
-    if (meta.labels) pod.metadata.labels = { ...meta.labels };
-    if (meta.annotations) pod.metadata.annotations = { ...meta.annotations };
-    if (meta.finalizers) pod.metadata.finalizers = [...meta.finalizers];
+    const pod = podFromTemplate(rs, 'apps/v1', 'ReplicaSet', rs.spec?.template);
     try {
       const created = await this.#client.create('pods', rs.metadata.namespace, pod);
       this.#events.record(rs, 'Normal', 'SuccessfulCreate', `Created pod: ${created.metadata.name}`, component);

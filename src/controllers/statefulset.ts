@@ -10,12 +10,13 @@
  * The revision is `<set>-<hash of the pod template>` (Skiff keeps no ControllerRevision objects, so
  * `kubectl rollout undo` is not served); status carries what `kubectl rollout status` reads.
  */
-import type { Client, Closeable, KObject } from '../api/index.ts';
+import type { Client, KObject } from '../api/index.ts';
 import type { EventRecorder } from './events.ts';
 import { computeHash } from './hash.ts';
-import { byControllerUid, type Informer, type Informers } from './informer.ts';
-import { WorkQueue, type ReconcileResult } from './queue.ts';
-import { clone, controllerRef, errorMessage, isAlreadyExists, isNotFound, isPodAvailable, isPodReady, jsonEqual, keyOf, type Log, newControllerRef, noLog, splitKey } from './util.ts';
+import type { Informers } from './informer.ts';
+import { OwnerController, podFromTemplate } from './owner.ts';
+import type { ReconcileResult } from './queue.ts';
+import { clone, errorMessage, isAlreadyExists, isPodAvailable, isPodReady, type Log, splitKey } from './util.ts';
 
 const STS = 'statefulsets.apps';
 const component = 'statefulset-controller';
@@ -32,54 +33,21 @@ function running(pod: KObject): boolean {
   return pod.status?.phase === 'Running' && isPodReady(pod) && !pod.metadata.deletionTimestamp;
 }
 
-export class StatefulSetController implements Closeable {
-  #client: Client;
-  #events: EventRecorder;
-  #log: Log;
-  #queue: WorkQueue;
-  #sets: Informer;
-  #pods: Informer;
-  #unsubscribe: Array<() => void> = [];
-  #closed = false;
-
+export class StatefulSetController extends OwnerController {
   constructor(client: Client, informers: Informers, events: EventRecorder, opts: { log?: Log } = {}) {
-    this.#client = client;
-    this.#events = events;
-    this.#log = opts.log ?? noLog;
-    this.#queue = new WorkQueue((k) => this.#sync(k), { name: component, log: this.#log, concurrency: 4 });
-    this.#sets = informers.get(STS);
-    this.#pods = informers.get('pods');
-    this.#pods.addIndex('controller', byControllerUid);
-    this.#unsubscribe.push(
-      this.#sets.onChange((_t, set) => this.#queue.add(keyOf(set))),
-      this.#pods.onChange((_t, pod, old) => {
-        const ref = controllerRef(pod) ?? (old && controllerRef(old));
-        if (ref?.kind !== 'StatefulSet') return;
-        const set = this.#sets.get(pod.metadata.namespace, ref.name);
-        if (set && set.metadata.uid === ref.uid) this.#queue.add(keyOf(set));
-      }),
-    );
-    void informers.synced([STS, 'pods']).then(() => this.#queue.start());
+    super(client, informers, events, { owner: STS, kind: 'StatefulSet', children: 'pods', component, concurrency: 4, log: opts.log });
   }
 
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    for (const u of this.#unsubscribe) u();
-    this.#queue.close();
-  }
-
-  async #sync(key: string): Promise<ReconcileResult> {
+  protected async sync(key: string): Promise<ReconcileResult> {
     const [ns, name] = splitKey(key);
-    const set = this.#sets.get(ns, name);
+    const set = this.owners.get(ns, name);
     if (!set || set.metadata.deletionTimestamp) return;
     const spec = set.spec ?? {};
     const replicas: number = typeof spec.replicas === 'number' ? spec.replicas : 1;
     const parallel = spec.podManagementPolicy === 'Parallel';
     const revision = `${name}-${computeHash(spec.template ?? {})}`;
-    const owned = this.#pods.byIndex('controller', set.metadata.uid ?? '').filter((p) => p.metadata.namespace === ns);
     const byOrdinal = new Map<number, KObject>();
-    for (const p of owned) {
+    for (const p of this.owned(set)) {
       const i = ordinalOf(name, p.metadata.name);
       if (i >= 0) byOrdinal.set(i, p);
     }
@@ -149,22 +117,16 @@ export class StatefulSetController implements Closeable {
     // The current revision is the update revision once every pod runs it.
     if (updated.length === replicas && pods.length === replicas) status.currentRevision = revision;
     else if (!status.currentRevision) status.currentRevision = revision;
-    if (!jsonEqual(status, set.status ?? {})) {
-      try {
-        await this.#client.updateStatus(STS, ns, { ...set, status });
-      } catch (e) {
-        if (!isNotFound(e)) throw e;
-      }
-    }
+    await this.writeStatus(STS, set, status);
     if (err) throw err;
   }
 
   async #createPod(set: KObject, ordinal: number, revision: string): Promise<void> {
     const name = set.metadata.name ?? '';
     const podName = `${name}-${ordinal}`;
-    const t = set.spec?.template ?? {};
-    const meta = t.metadata ?? {};
-    const spec = clone(t.spec ?? {});
+    const labels = { [revisionLabel]: revision.slice(name.length + 1), 'statefulset.kubernetes.io/pod-name': podName, 'apps.kubernetes.io/pod-index': String(ordinal) };
+    const pod = podFromTemplate(set, 'apps/v1', 'StatefulSet', set.spec?.template, { name: podName, labels });
+    const spec = pod.spec;
     spec.hostname = podName;
     if (set.spec?.serviceName) spec.subdomain = set.spec.serviceName;
     const volumes: Array<Record<string, unknown>> = spec.volumes ?? [];
@@ -174,24 +136,12 @@ export class StatefulSetController implements Closeable {
       if (!volumes.some((v) => v.name === claim.metadata?.name)) volumes.push({ name: claim.metadata?.name, persistentVolumeClaim: { claimName } });
     }
     if (volumes.length) spec.volumes = volumes;
-    const pod: KObject = {
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: {
-        name: podName,
-        namespace: set.metadata.namespace,
-        labels: { ...(meta.labels ?? {}), [revisionLabel]: revision.slice(name.length + 1), 'statefulset.kubernetes.io/pod-name': podName, 'apps.kubernetes.io/pod-index': String(ordinal) },
-        ownerReferences: [newControllerRef(set, 'apps/v1', 'StatefulSet')],
-      },
-      spec,
-    };
-    if (meta.annotations) pod.metadata.annotations = { ...meta.annotations };
     try {
-      await this.#client.create('pods', set.metadata.namespace, pod);
-      this.#events.record(set, 'Normal', 'SuccessfulCreate', `create Pod ${podName} in StatefulSet ${name} successful`, component);
+      await this.client.create('pods', set.metadata.namespace, pod);
+      this.events.record(set, 'Normal', 'SuccessfulCreate', `create Pod ${podName} in StatefulSet ${name} successful`, component);
     } catch (e) {
       if (isAlreadyExists(e)) return;
-      this.#events.record(set, 'Warning', 'FailedCreate', `create Pod ${podName} in StatefulSet ${name} failed error: ${errorMessage(e)}`, component);
+      this.events.record(set, 'Warning', 'FailedCreate', `create Pod ${podName} in StatefulSet ${name} failed error: ${errorMessage(e)}`, component);
       throw e;
     }
   }
@@ -204,19 +154,14 @@ export class StatefulSetController implements Closeable {
       spec: clone(template.spec ?? {}),
     };
     try {
-      await this.#client.create('persistentvolumeclaims', set.metadata.namespace, claim);
-      this.#events.record(set, 'Normal', 'SuccessfulCreate', `create Claim ${claimName} Pod ${podName} in StatefulSet ${set.metadata.name} success`, component);
+      await this.client.create('persistentvolumeclaims', set.metadata.namespace, claim);
+      this.events.record(set, 'Normal', 'SuccessfulCreate', `create Claim ${claimName} Pod ${podName} in StatefulSet ${set.metadata.name} success`, component);
     } catch (e) {
       if (!isAlreadyExists(e)) throw e;
     }
   }
 
   async #deletePod(set: KObject, pod: KObject): Promise<void> {
-    try {
-      await this.#client.delete('pods', pod.metadata.namespace, pod.metadata.name ?? '', { preconditions: { uid: pod.metadata.uid } });
-      this.#events.record(set, 'Normal', 'SuccessfulDelete', `delete Pod ${pod.metadata.name} in StatefulSet ${set.metadata.name} successful`, component);
-    } catch (e) {
-      if (!isNotFound(e)) throw e;
-    }
+    if (await this.deleteChild('pods', pod)) this.events.record(set, 'Normal', 'SuccessfulDelete', `delete Pod ${pod.metadata.name} in StatefulSet ${set.metadata.name} successful`, component);
   }
 }
