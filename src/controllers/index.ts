@@ -14,6 +14,7 @@ import { Informers } from './informer.ts';
 import { NamespaceController, namespaceAdmission, ServiceAccountController } from './namespace.ts';
 import { NodeController } from './node.ts';
 import { ReplicaSetController } from './replicaset.ts';
+import { quotaAdmission, quotaResources, ResourceQuotaController } from './quota.ts';
 import { Scheduler } from './scheduler.ts';
 import { StatefulSetController } from './statefulset.ts';
 import { LoadBalancerController, serviceAdmission } from './service-ips.ts';
@@ -37,13 +38,14 @@ export interface ControllerOptions {
   /** Structured log sink; nothing is printed without it. */
   log?: Log;
   /** Controllers to leave out (e.g. `node` when a real kubelet reports the node). */
-  disable?: Array<'namespace' | 'serviceaccount' | 'deployment' | 'replicaset' | 'statefulset' | 'daemonset' | 'job' | 'cronjob' | 'gc' | 'endpoints' | 'loadbalancer' | 'node' | 'events' | 'scheduler'>;
+  disable?: Array<'namespace' | 'serviceaccount' | 'deployment' | 'replicaset' | 'statefulset' | 'daemonset' | 'job' | 'cronjob' | 'resourcequota' | 'gc' | 'endpoints' | 'loadbalancer' | 'node' | 'events' | 'scheduler'>;
 }
 
 /** Admission hooks that belong to controllers' domain (cluster IP and NodePort allocation, namespace label). Called once at startup. */
 export function installAdmission(registry: Registry): void {
   registry.addAdmission('namespaces', (obj, old) => namespaceAdmission(obj, old));
   registry.addAdmission('services', serviceAdmission(registry));
+  for (const res of quotaResources) registry.addAdmission(res, quotaAdmission(registry, res));
 }
 
 /** Starts every controller; close() stops them (idempotent). */
@@ -61,6 +63,7 @@ export function startControllers(client: Client, opts: ControllerOptions): Close
   if (!off.has('statefulset')) parts.push(new StatefulSetController(client, informers, events, { log }));
   if (!off.has('daemonset')) parts.push(new DaemonSetController(client, informers, events, { log }));
   if (!off.has('job')) parts.push(new JobController(client, informers, events, { log }));
+  if (!off.has('resourcequota') && opts.registry) parts.push(new ResourceQuotaController(client, opts.registry, informers, events, { log }));
   if (!off.has('cronjob')) parts.push(new CronJobController(client, informers, events, { log }));
   if (!off.has('gc')) parts.push(new GarbageCollector(client, informers, { log, catalog }));
   if (!off.has('endpoints')) parts.push(new EndpointsController(client, informers, { log }));

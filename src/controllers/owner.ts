@@ -63,6 +63,16 @@ export abstract class OwnerController implements Closeable {
     void informers.synced([o.owner, o.children, ...(o.also ?? [])]).then(() => this.#queue.start());
   }
 
+  /** Queues an owner's key. */
+  protected requeue(key: string): void {
+    this.#queue.add(key);
+  }
+
+  /** Keeps an unsubscribe function to call on close(). */
+  protected track(unsubscribe: () => void): void {
+    this.#unsubscribe.push(unsubscribe);
+  }
+
   /** Reconciles the owner with this `namespace/name` key. */
   protected abstract sync(key: string): Promise<ReconcileResult>;
 

@@ -323,3 +323,19 @@ spec:
   r = await k('delete', 'daemonset', 'agent');
   assert.equal(r.code, 0, r.stderr);
 });
+
+test('a ResourceQuota refuses the pod past its limit with the API server\'s message and shows its usage', async () => {
+  await skiff.kubectl(['create', 'namespace', 'quota']);
+  const q = (...args: string[]) => skiff.kubectl(['-n', 'quota', ...args]);
+  let r = await q('create', 'quota', 'q', '--hard=pods=1');
+  assert.equal(r.code, 0, r.stderr);
+  r = await q('run', 'p1', '--image=busybox', '--', 'sleep', '1d');
+  assert.equal(r.code, 0, r.stderr);
+  r = await q('run', 'p2', '--image=busybox', '--', 'sleep', '1d');
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /Error from server \(Forbidden\): pods "p2" is forbidden: exceeded quota: q, requested: pods=1, used: pods=1, limited: pods=1/);
+  const shown = await eventually(async () => /^q\s+\S+\s+pods: 1\/1\s*$/m.test((r = await q('get', 'quota')).stdout), 10_000, 200);
+  assert.ok(shown, r.stdout);
+  r = await skiff.kubectl(['delete', 'namespace', 'quota', '--wait=false']);
+  assert.equal(r.code, 0, r.stderr);
+});

@@ -236,3 +236,24 @@ export const eventPrinter: Printer = {
     return [last, ev.type ?? '', ev.reason ?? '', target, ev.involvedObject?.fieldPath ?? '', source, (ev.message ?? '').trim(), first, count, nameOf(obj)];
   },
 };
+
+/** Printer for resourcequotas: `key: used/hard` pairs from status, limits apart (printResourceQuota). */
+export const resourceQuotaPrinter: Printer = {
+  columns: [
+    nameColumn(),
+    ageColumn(),
+    col('Request', 'Request represents a minimum amount of cpu/memory that a container may consume.'),
+    col('Limit', 'Limits control the maximum amount of cpu/memory that a container may use independent of contention on the node.'),
+  ],
+  cells(q, now) {
+    const hard: Record<string, string> = q.status?.hard ?? {};
+    const used: Record<string, string> = q.status?.used ?? {};
+    const requests: string[] = [];
+    const limits: string[] = [];
+    for (const key of Object.keys(hard).sort()) {
+      const cell = `${key}: ${used[key] ?? '0'}/${hard[key]}`;
+      (key.startsWith('limits.') ? limits : requests).push(cell);
+    }
+    return [nameOf(q), ageOf(q, now), requests.join(', '), limits.join(', ')];
+  },
+};

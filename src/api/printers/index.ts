@@ -3,7 +3,7 @@ import type { Printer } from '../types.ts';
 import { cronJobPrinter, daemonSetPrinter, deploymentPrinter, jobPrinter, replicaSetPrinter, statefulSetPrinter } from './apps.ts';
 import { bindingPrinter, createdAtPrinter, defaultPrinter, leasePrinter } from './cluster.ts';
 import {
-  configMapPrinter, endpointsPrinter, eventPrinter, namespacePrinter, nodePrinter, secretPrinter, serviceAccountPrinter, servicePrinter,
+  configMapPrinter, endpointsPrinter, eventPrinter, namespacePrinter, nodePrinter, resourceQuotaPrinter, secretPrinter, serviceAccountPrinter, servicePrinter,
 } from './core.ts';
 import { endpointSlicePrinter, ingressClassPrinter, ingressPrinter } from './networking.ts';
 import { podPrinter } from './pods.ts';
@@ -23,6 +23,7 @@ const PRINTERS: ReadonlyMap<string, Printer> = new Map<string, Printer>([
   ['nodes', nodePrinter],
   ['configmaps', configMapPrinter],
   ['secrets', secretPrinter],
+  ['resourcequotas', resourceQuotaPrinter],
   ['serviceaccounts', serviceAccountPrinter],
   ['events', eventPrinter],
   ['deployments.apps', deploymentPrinter],
