@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { KObject } from '../api/types.ts';
 import { type Env, startEnv, waitFor } from './env.test-helper.ts';
-import { formatQuantity, quantity } from './quota.ts';
+import { formatQuantity, parseQuantity } from '../api/quantity.ts';
 
 function pod(name: string, resources?: Record<string, Record<string, string>>): KObject {
   return { apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: { containers: [{ name: 'c', image: 'busybox', ...(resources ? { resources } : {}) }] } };
@@ -55,10 +55,10 @@ test('compute quotas need every container to state the value, and sum requests a
 });
 
 test('quantities parse and print as Kubernetes spells them', () => {
-  assert.equal(quantity('500m'), 0.5);
-  assert.equal(quantity('1Gi'), 1024 ** 3);
-  assert.equal(quantity('2'), 2);
-  assert.ok(Number.isNaN(quantity('lots')));
+  assert.equal(parseQuantity('500m'), 0.5);
+  assert.equal(parseQuantity('1Gi'), 1024 ** 3);
+  assert.equal(parseQuantity('2'), 2);
+  assert.equal(parseQuantity('lots'), undefined);
   assert.equal(formatQuantity('requests.cpu', 1.5), '1500m');
   assert.equal(formatQuantity('cpu', 2), '2');
   assert.equal(formatQuantity('limits.memory', 768 * 1024 ** 2), '768Mi');

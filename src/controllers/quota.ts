@@ -14,28 +14,14 @@ import type { Informers } from './informer.ts';
 import { OwnerController } from './owner.ts';
 import type { ReconcileResult } from './queue.ts';
 import { keyOf, type Log, splitKey } from './util.ts';
+import { formatQuantity, parseQuantity } from '../api/quantity.ts';
 
 const QUOTAS = 'resourcequotas';
 const component = 'resourcequota-controller';
 
-const suffixes: Record<string, number> = { '': 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4, Pi: 1024 ** 5, Ei: 1024 ** 6, m: 1e-3, u: 1e-6, n: 1e-9 };
-
-/** A quantity (`500m`, `128Mi`, `2`) as a number; NaN when malformed. */
-export function quantity(q: unknown): number {
-  if (typeof q === 'number') return q;
-  const m = /^([+-]?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)([a-zA-Z]*)$/.exec(String(q ?? '').trim());
-  return m && m[2] in suffixes ? Number(m[1]) * suffixes[m[2]] : NaN;
-}
-
-/** A usage in Kubernetes' canonical spelling: cores as `2` or `1500m`, bytes with the largest exact binary suffix. */
-export function formatQuantity(key: string, v: number): string {
-  if (/(^|\.)cpu$/.test(key)) return Number.isInteger(v) ? String(v) : `${Math.round(v * 1000)}m`;
-  if (/(^|\.)(memory|storage|ephemeral-storage)$/.test(key)) {
-    for (const [s, n] of [['Ei', 1024 ** 6], ['Pi', 1024 ** 5], ['Ti', 1024 ** 4], ['Gi', 1024 ** 3], ['Mi', 1024 ** 2], ['Ki', 1024]] as const) {
-      if (v >= n && v % n === 0) return `${v / n}${s}`;
-    }
-  }
-  return String(v);
+/** A quantity as a number; NaN when absent or malformed (so a sum or a comparison with it fails). */
+function quantity(q: unknown): number {
+  return typeof q === 'string' || typeof q === 'number' ? (parseQuantity(q) ?? NaN) : NaN;
 }
 
 /** Resource keys (`pods`, `deployments.apps`) whose count a hard key limits. */

@@ -5,6 +5,7 @@
  */
 import os from 'node:os';
 import type { KObject } from '../api/index.ts';
+import { parseQuantity } from '../api/quantity.ts';
 
 /** Why a container cannot be configured (its waiting reason is CreateContainerConfigError). */
 export class ContainerConfigError extends Error {
@@ -142,17 +143,6 @@ export function fieldValue(pod: KObject, fieldPath: string, podIP: string, hostI
     default:
       throw new ContainerConfigError(`unsupported fieldPath: ${fieldPath}`);
   }
-}
-
-const suffixes: Record<string, number> = { '': 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4, Pi: 1024 ** 5, Ei: 1024 ** 6, m: 1e-3, n: 1e-9, u: 1e-6 };
-
-/** A resource quantity (`500m`, `128Mi`, `1e3`) as a number. */
-export function parseQuantity(q: string | number | undefined): number | undefined {
-  if (q === undefined) return undefined;
-  if (typeof q === 'number') return q;
-  const m = /^([+-]?[0-9.]+(?:[eE][+-]?\d+)?)([a-zA-Z]*)$/.exec(q.trim());
-  if (!m || !(m[2] in suffixes)) return undefined;
-  return Number(m[1]) * suffixes[m[2]];
 }
 
 /** resourceFieldRef: the container's limit or request, divided and rounded up; limits default to the machine's capacity. */
