@@ -14,6 +14,7 @@ import { Informers } from './informer.ts';
 import { NamespaceController, namespaceAdmission, ServiceAccountController } from './namespace.ts';
 import { NodeController } from './node.ts';
 import { ReplicaSetController } from './replicaset.ts';
+import { limitRangeAdmission } from './limitrange.ts';
 import { quotaAdmission, quotaResources, ResourceQuotaController } from './quota.ts';
 import { Scheduler } from './scheduler.ts';
 import { StatefulSetController } from './statefulset.ts';
@@ -45,7 +46,10 @@ export interface ControllerOptions {
 export function installAdmission(registry: Registry): void {
   registry.addAdmission('namespaces', (obj, old) => namespaceAdmission(obj, old));
   registry.addAdmission('services', serviceAdmission(registry));
-  for (const res of quotaResources) registry.addAdmission(res, quotaAdmission(registry, res));
+  // LimitRanger mutates (before injection and other mutating hooks); quota validates at the end, so it
+  // counts what is finally stored, sidecars included, as the API server orders its plugins.
+  registry.addAdmission('pods', limitRangeAdmission(registry));
+  for (const res of quotaResources) registry.addValidation(res, quotaAdmission(registry, res));
 }
 
 /** Starts every controller; close() stops them (idempotent). */
