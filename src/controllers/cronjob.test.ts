@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { KObject } from '../api/types.ts';
+import { parseSchedule } from '../api/cron.ts';
 import { CronJobController, mostRecentSchedule } from './cronjob.ts';
 import { type Env, items, startEnv, waitFor } from './env.test-helper.ts';
 import { EventRecorder } from './events.ts';
@@ -139,7 +140,7 @@ test('finished Jobs beyond the history limits are deleted, oldest first', async 
 
 test('mostRecentSchedule gives the latest missed time, and flags more than 100 missed', () => {
   const t0 = Date.parse('2026-11-26T10:00:00Z');
-  assert.deepEqual(mostRecentSchedule('*/10 * * * *', t0, t0 + 35 * MIN, 'UTC'), { at: t0 + 30 * MIN, tooMany: false });
-  assert.deepEqual(mostRecentSchedule('*/10 * * * *', t0, t0 + 5 * MIN, 'UTC'), { at: undefined, tooMany: false });
-  assert.deepEqual(mostRecentSchedule('* * * * *', t0, t0 + 3 * 24 * 60 * MIN + 30_000, 'UTC'), { at: t0 + 3 * 24 * 60 * MIN, tooMany: true });
+  assert.deepEqual(mostRecentSchedule(parseSchedule('*/10 * * * *'), t0, t0 + 35 * MIN, 'UTC'), { at: t0 + 30 * MIN, tooMany: false });
+  assert.deepEqual(mostRecentSchedule(parseSchedule('*/10 * * * *'), t0, t0 + 5 * MIN, 'UTC'), { at: undefined, tooMany: false });
+  assert.deepEqual(mostRecentSchedule(parseSchedule('* * * * *'), t0, t0 + 3 * 24 * 60 * MIN + 30_000, 'UTC'), { at: t0 + 3 * 24 * 60 * MIN, tooMany: true });
 });

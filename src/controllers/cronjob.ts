@@ -32,8 +32,7 @@ function finishCondition(job: KObject): { type: string; at: number } | undefined
  * The latest scheduled time in (since, now], and whether there were more than 100 of them (upstream
  * then warns, and still starts only the latest).
  */
-export function mostRecentSchedule(schedule: string, since: number, now: number, zone?: string): { at: number | undefined; tooMany: boolean } {
-  const s = parseSchedule(schedule);
+export function mostRecentSchedule(s: Schedule, since: number, now: number, zone?: string): { at: number | undefined; tooMany: boolean } {
   let at: number | undefined;
   let n = 0;
   for (let t = nextAfter(s, since, zone); t !== undefined && t <= now; t = nextAfter(s, t, zone)) {
@@ -91,13 +90,14 @@ export class CronJobController extends OwnerController {
     const zone = typeof spec.timeZone === 'string' && spec.timeZone ? spec.timeZone : undefined;
     if (spec.suspend !== true) {
       const since = Math.max(parseStamp(status.lastScheduleTime) || 0, parseStamp(cj.metadata.creationTimestamp) || 0);
-      let recent: { at: number | undefined; tooMany: boolean };
+      let schedule: Schedule;
       try {
-        recent = mostRecentSchedule(String(spec.schedule ?? ''), since, now, zone);
+        schedule = parseSchedule(String(spec.schedule ?? ''));
       } catch (e) {
         this.events.record(cj, 'Warning', 'UnparseableSchedule', `unparseable schedule: ${JSON.stringify(spec.schedule)} : ${e instanceof CronError ? e.message : errorMessage(e)}`, component);
         return;
       }
+      const recent = mostRecentSchedule(schedule, since, now, zone);
       if (recent.tooMany) this.events.record(cj, 'Warning', 'TooManyMissedTimes', 'too many missed start times. Set or decrease .spec.startingDeadlineSeconds or check clock skew', component);
       const at = recent.at;
       const deadline = typeof spec.startingDeadlineSeconds === 'number' ? spec.startingDeadlineSeconds * 1000 : undefined;
@@ -116,7 +116,7 @@ export class CronJobController extends OwnerController {
           status.lastScheduleTime = nowStamp(at);
         }
       }
-      const next = nextAfter(parseSchedule(String(spec.schedule)), Math.max(now, at ?? 0), zone);
+      const next = nextAfter(schedule, Math.max(now, at ?? 0), zone);
       if (next !== undefined) requeueAfterMs = next - now + 100;
     }
 

@@ -11,7 +11,7 @@ import { computeHash } from './hash.ts';
 import type { Informer, Informers } from './informer.ts';
 import { OwnerController, podFromTemplate } from './owner.ts';
 import type { ReconcileResult } from './queue.ts';
-import { errorMessage, isPodActive, isPodAvailable, isPodReady, type Log, splitKey } from './util.ts';
+import { isPodActive, isPodAvailable, isPodReady, type Log, splitKey } from './util.ts';
 
 const DS = 'daemonsets.apps';
 const component = 'daemonset-controller';
@@ -93,13 +93,7 @@ export class DaemonSetController extends OwnerController {
       ...(pod.spec.affinity ?? {}),
       nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: [nodeName] }] }] } },
     };
-    try {
-      const created = await this.client.create('pods', set.metadata.namespace, pod);
-      this.events.record(set, 'Normal', 'SuccessfulCreate', `Created pod: ${created.metadata.name}`, component);
-    } catch (e) {
-      this.events.record(set, 'Warning', 'FailedCreate', `Error creating: ${errorMessage(e)}`, component);
-      throw e;
-    }
+    await this.createPod(set, pod);
   }
 
   async #deletePod(set: KObject, pod: KObject): Promise<void> {

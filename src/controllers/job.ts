@@ -14,7 +14,7 @@ import type { EventRecorder } from './events.ts';
 import type { ChangeType, Informers } from './informer.ts';
 import { OwnerController, podFromTemplate } from './owner.ts';
 import type { ReconcileResult } from './queue.ts';
-import { clone, errorMessage, isNotFound, isPodActive, isPodReady, keyOf, type Log, nowStamp, parseStamp, splitKey } from './util.ts';
+import { clone, isNotFound, isPodActive, isPodReady, keyOf, type Log, nowStamp, parseStamp, splitKey } from './util.ts';
 
 const JOBS = 'jobs.batch';
 const component = 'job-controller';
@@ -222,18 +222,7 @@ export class JobController extends OwnerController {
   async #create(key: string, job: KObject, n: number): Promise<void> {
     const e = { add: n, at: Date.now() };
     this.#expect.set(key, e);
-    const results = await Promise.allSettled(
-      Array.from({ length: n }, async () => {
-        const pod = podFromTemplate(job, 'batch/v1', 'Job', job.spec?.template);
-        try {
-          const created = await this.client.create('pods', job.metadata.namespace, pod);
-          this.events.record(job, 'Normal', 'SuccessfulCreate', `Created pod: ${created.metadata.name}`, component);
-        } catch (err) {
-          this.events.record(job, 'Warning', 'FailedCreate', `Error creating: ${errorMessage(err)}`, component);
-          throw err;
-        }
-      }),
-    );
+    const results = await Promise.allSettled(Array.from({ length: n }, () => this.createPod(job, podFromTemplate(job, 'batch/v1', 'Job', job.spec?.template))));
     const failedCreates = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     // Pods never created will never be observed.
     e.add -= failedCreates.length;

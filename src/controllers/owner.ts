@@ -7,18 +7,21 @@ import type { Client, Closeable, KObject } from '../api/index.ts';
 import type { EventRecorder } from './events.ts';
 import { byControllerUid, type ChangeType, type Informer, type Informers } from './informer.ts';
 import { WorkQueue, type ReconcileResult } from './queue.ts';
-import { clone, controllerRef, isNotFound, jsonEqual, keyOf, type Log, newControllerRef, noLog } from './util.ts';
+import { clone, controllerRef, errorMessage, isNotFound, jsonEqual, keyOf, type Log, newControllerRef, noLog } from './util.ts';
 
 export interface OwnerControllerOptions {
   /** The owner's resource key (`jobs.batch`) and kind (`Job`). */
   owner: string;
   kind: string;
-  /** The resource of the objects it controls (`pods`, or `jobs.batch` for CronJobs). */
-  children: string;
+  /** The resource of the objects it controls (`pods`, or `jobs.batch` for CronJobs); none for a ResourceQuota. */
+  children?: string;
   /** Events' source and the queue's name. */
   component: string;
   concurrency: number;
-  /** Resources whose every change re-runs every owner (nodes, for DaemonSets). */
+  /**
+   * Resources whose changes re-run owners without being owned: the owners of the changed object's
+   * namespace, or every owner for a cluster-scoped object (nodes, for DaemonSets).
+   */
   also?: string[];
   log?: Log;
 }
@@ -27,7 +30,7 @@ export abstract class OwnerController implements Closeable {
   protected readonly client: Client;
   protected readonly events: EventRecorder;
   protected readonly owners: Informer;
-  protected readonly children: Informer;
+  readonly #children: Informer | undefined;
   protected readonly component: string;
   readonly #kind: string;
   readonly #queue: WorkQueue;
@@ -41,36 +44,33 @@ export abstract class OwnerController implements Closeable {
     this.#kind = o.kind;
     this.#queue = new WorkQueue((k) => this.sync(k), { name: o.component, log: o.log ?? noLog, concurrency: o.concurrency });
     this.owners = informers.get(o.owner);
-    this.children = informers.get(o.children);
-    this.children.addIndex('controller', byControllerUid);
     this.#unsubscribe.push(
       this.owners.onChange((t, owner) => {
         this.ownerChanged(t, owner);
         this.#queue.add(keyOf(owner));
       }),
-      this.children.onChange((t, child, old) => {
-        const owner = this.ownerOf(child) ?? (old && this.ownerOf(old));
-        if (!owner) return;
-        this.childChanged(t, owner);
-        this.#queue.add(keyOf(owner));
-      }),
     );
-    for (const res of o.also ?? []) {
-      this.#unsubscribe.push(informers.get(res).onChange(() => {
-        for (const owner of this.owners.list()) this.#queue.add(keyOf(owner));
-      }));
+    if (o.children) {
+      const children = (this.#children = informers.get(o.children));
+      children.addIndex('controller', byControllerUid);
+      this.#unsubscribe.push(
+        children.onChange((t, child, old) => {
+          const owner = this.ownerOf(child) ?? (old && this.ownerOf(old));
+          if (!owner) return;
+          this.childChanged(t, owner);
+          this.#queue.add(keyOf(owner));
+        }),
+      );
     }
-    void informers.synced([o.owner, o.children, ...(o.also ?? [])]).then(() => this.#queue.start());
-  }
-
-  /** Queues an owner's key. */
-  protected requeue(key: string): void {
-    this.#queue.add(key);
-  }
-
-  /** Keeps an unsubscribe function to call on close(). */
-  protected track(unsubscribe: () => void): void {
-    this.#unsubscribe.push(unsubscribe);
+    for (const res of o.also ?? []) {
+      this.#unsubscribe.push(
+        informers.get(res).onChange((_t, obj) => {
+          for (const owner of this.owners.list(obj.metadata.namespace || undefined)) this.#queue.add(keyOf(owner));
+        }),
+      );
+    }
+    const synced = [o.owner, ...(o.children ? [o.children] : []), ...(o.also ?? [])];
+    void informers.synced(synced).then(() => this.#queue.start());
   }
 
   /** Reconciles the owner with this `namespace/name` key. */
@@ -92,7 +92,19 @@ export abstract class OwnerController implements Closeable {
 
   /** The objects `owner` controls, from the cache. */
   protected owned(owner: KObject): KObject[] {
-    return this.children.byIndex('controller', owner.metadata.uid ?? '').filter((c) => c.metadata.namespace === owner.metadata.namespace);
+    return this.#children?.byIndex('controller', owner.metadata.uid ?? '').filter((c) => c.metadata.namespace === owner.metadata.namespace) ?? [];
+  }
+
+  /** Creates a pod for `owner` and records upstream's SuccessfulCreate or FailedCreate event. */
+  protected async createPod(owner: KObject, pod: KObject): Promise<KObject> {
+    try {
+      const created = await this.client.create('pods', owner.metadata.namespace, pod);
+      this.events.record(owner, 'Normal', 'SuccessfulCreate', `Created pod: ${created.metadata.name}`, this.component);
+      return created;
+    } catch (e) {
+      this.events.record(owner, 'Warning', 'FailedCreate', `Error creating: ${errorMessage(e)}`, this.component);
+      throw e;
+    }
   }
 
   /** Deletes a child if it is still the same object; false when it was already gone. */

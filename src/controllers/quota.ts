@@ -13,7 +13,7 @@ import type { EventRecorder } from './events.ts';
 import type { Informers } from './informer.ts';
 import { OwnerController } from './owner.ts';
 import type { ReconcileResult } from './queue.ts';
-import { keyOf, type Log, splitKey } from './util.ts';
+import { type Log, splitKey } from './util.ts';
 import { formatQuantity, parseQuantity } from '../api/quantity.ts';
 
 const QUOTAS = 'resourcequotas';
@@ -30,6 +30,13 @@ function countedBy(key: string): string | undefined {
   return ['pods', 'services', 'configmaps', 'secrets', 'persistentvolumeclaims', 'replicationcontrollers', 'resourcequotas'].includes(key) ? key : undefined;
 }
 
+/** A compute key as [`requests` or `limits`, resource] (`cpu` alone means requests), or undefined. */
+function computeKey(key: string): [string, string] | undefined {
+  if (countedBy(key) !== undefined || key.startsWith('services.')) return undefined;
+  const [kind, res] = key.includes('.') ? (key.split('.', 2) as [string, string]) : ['requests', key];
+  return kind === 'requests' || kind === 'limits' ? [kind, res] : undefined;
+}
+
 function podCounts(pod: KObject): boolean {
   const phase = pod.status?.phase;
   return phase !== 'Succeeded' && phase !== 'Failed';
@@ -44,9 +51,9 @@ function usageOf(key: string, resource: string, obj: KObject): number {
     if (key === 'services.nodeports') return obj.spec?.type === 'NodePort' || obj.spec?.type === 'LoadBalancer' ? (obj.spec?.ports ?? []).length : 0;
     return 0;
   }
-  if (resource !== 'pods' || !podCounts(obj)) return 0;
-  const [kind, res] = key.includes('.') ? (key.split('.', 2) as [string, string]) : ['requests', key];
-  if (kind !== 'requests' && kind !== 'limits') return 0;
+  const ck = computeKey(key);
+  if (resource !== 'pods' || !podCounts(obj) || !ck) return 0;
+  const [kind, res] = ck;
   let sum = 0;
   for (const c of (obj.spec?.containers ?? []) as Array<{ resources?: Record<string, Record<string, unknown>> }>) {
     const v = quantity(c.resources?.[kind]?.[res] ?? (kind === 'requests' ? c.resources?.limits?.[res] : undefined));
@@ -57,16 +64,16 @@ function usageOf(key: string, resource: string, obj: KObject): number {
 
 /** Keys that need every container of a pod to state the value (compute quotas), and the containers that do not. */
 function missingCompute(key: string, pod: KObject): string[] {
-  if (countedBy(key) !== undefined || key.startsWith('services.')) return [];
-  const [kind, res] = key.includes('.') ? (key.split('.', 2) as [string, string]) : ['requests', key];
-  if (kind !== 'requests' && kind !== 'limits') return [];
+  const ck = computeKey(key);
+  if (!ck) return [];
+  const [kind, res] = ck;
   return ((pod.spec?.containers ?? []) as Array<{ name: string; resources?: Record<string, Record<string, unknown>> }>)
     .filter((c) => c.resources?.[kind]?.[res] === undefined && !(kind === 'requests' && c.resources?.limits?.[res] !== undefined))
     .map((c) => c.name);
 }
 
-/** Current usage of each hard key of `quota` in its namespace. */
-function usage(registry: Registry, quota: KObject): Record<string, number> {
+/** Current usage of `keys` (default: every hard key of `quota`) in the quota's namespace. */
+function usage(registry: Registry, quota: KObject, keys: string[] = Object.keys(quota.spec?.hard ?? {})): Record<string, number> {
   const ns = quota.metadata.namespace ?? '';
   const out: Record<string, number> = {};
   const cache = new Map<string, KObject[]>();
@@ -82,7 +89,7 @@ function usage(registry: Registry, quota: KObject): Record<string, number> {
     }
     return l;
   };
-  for (const key of Object.keys(quota.spec?.hard ?? {})) {
+  for (const key of keys) {
     const res = countedBy(key) ?? (key.startsWith('services.') ? 'services' : 'pods');
     out[key] = list(res).reduce((n, o) => n + usageOf(key, res, o), 0);
   }
@@ -107,23 +114,22 @@ export function quotaAdmission(registry: Registry, resource: string): AdmissionH
         });
         if (missing.length) throw new ApiError('Forbidden', `${resource} "${name}" is forbidden: failed quota: ${q.metadata.name}: must specify ${missing.join('; ')}`, { name, kind: resource });
       }
-      const used = usage(registry, q);
-      const over: string[] = [];
+      // Only the keys this object adds to are counted (a ConfigMap create lists no pods).
+      const keys = Object.keys(hard).sort().filter((k) => usageOf(k, resource, obj) !== 0);
+      if (!keys.length) continue;
+      const used = usage(registry, q, keys);
       const req: string[] = [];
       const had: string[] = [];
       const lim: string[] = [];
-      for (const key of Object.keys(hard).sort()) {
+      for (const key of keys) {
         const add = usageOf(key, resource, obj);
-        if (add === 0) continue;
-        const limit = quantity(hard[key]);
-        if (used[key] + add > limit) {
-          over.push(key);
+        if (used[key] + add > quantity(hard[key])) {
           req.push(`${key}=${formatQuantity(key, add)}`);
           had.push(`${key}=${formatQuantity(key, used[key])}`);
           lim.push(`${key}=${String(hard[key])}`);
         }
       }
-      if (over.length) {
+      if (req.length) {
         throw new ApiError('Forbidden', `${resource} "${name}" is forbidden: exceeded quota: ${q.metadata.name}, requested: ${req.join(',')}, used: ${had.join(',')}, limited: ${lim.join(',')}`, { name, kind: resource });
       }
     }
@@ -134,21 +140,15 @@ export function quotaAdmission(registry: Registry, resource: string): AdmissionH
 export const quotaResources = ['pods', 'services', 'configmaps', 'secrets', 'persistentvolumeclaims', 'replicationcontrollers', 'deployments.apps', 'replicasets.apps', 'statefulsets.apps', 'daemonsets.apps', 'jobs.batch', 'cronjobs.batch', 'ingresses.networking.k8s.io'];
 
 /**
- * Keeps each quota's status.hard and status.used current. Quotas own nothing, so the objects they
- * count re-run every quota of their namespace (`also`), and a quota re-runs on its own changes.
+ * Keeps each quota's status.hard and status.used current. Quotas own nothing: a change to an object
+ * they count re-runs the quotas of its namespace (`also`), and a quota re-runs on its own changes.
  */
 export class ResourceQuotaController extends OwnerController {
   readonly #registry: Registry;
 
   constructor(client: Client, registry: Registry, informers: Informers, events: EventRecorder, opts: { log?: Log } = {}) {
-    super(client, informers, events, { owner: QUOTAS, kind: 'ResourceQuota', children: 'pods', component, concurrency: 1, also: ['services', 'configmaps', 'secrets', 'persistentvolumeclaims'], log: opts.log });
+    super(client, informers, events, { owner: QUOTAS, kind: 'ResourceQuota', component, concurrency: 1, also: ['pods', 'services', 'configmaps', 'secrets', 'persistentvolumeclaims'], log: opts.log });
     this.#registry = registry;
-    // Pods are not owned by quotas: any pod change re-runs the quotas of its namespace.
-    this.track(
-      this.children.onChange((_t, pod) => {
-        for (const q of this.owners.list(pod.metadata.namespace ?? '')) this.requeue(keyOf(q));
-      }),
-    );
   }
 
   protected async sync(key: string): Promise<ReconcileResult> {

@@ -45,7 +45,9 @@ export class StatefulSetController extends OwnerController {
     const spec = set.spec ?? {};
     const replicas: number = typeof spec.replicas === 'number' ? spec.replicas : 1;
     const parallel = spec.podManagementPolicy === 'Parallel';
-    const revision = `${name}-${computeHash(spec.template ?? {})}`;
+    // Pods carry the template hash; the revision is the set's name with it.
+    const hash = computeHash(spec.template ?? {});
+    const revision = `${name}-${hash}`;
     const byOrdinal = new Map<number, KObject>();
     for (const p of this.owned(set)) {
       const i = ordinalOf(name, p.metadata.name);
@@ -66,7 +68,7 @@ export class StatefulSetController extends OwnerController {
       for (let i = 0; i < replicas; i++) {
         const p = byOrdinal.get(i);
         if (!p) {
-          await this.#createPod(set, i, revision);
+          await this.#createPod(set, i, hash);
           if (!parallel) break;
           continue;
         }
@@ -91,7 +93,7 @@ export class StatefulSetController extends OwnerController {
         const partition = Number(strategy.rollingUpdate?.partition ?? 0);
         const all = [...byOrdinal].filter(([i]) => i < replicas);
         if (all.length === replicas && all.every(([, p]) => running(p))) {
-          const stale = all.filter(([i, p]) => i >= partition && p.metadata.labels?.[revisionLabel] !== revision.slice(name.length + 1)).sort((a, b) => b[0] - a[0]);
+          const stale = all.filter(([i, p]) => i >= partition && p.metadata.labels?.[revisionLabel] !== hash).sort((a, b) => b[0] - a[0]);
           if (stale.length) await this.#deletePod(set, stale[0][1]);
         }
       }
@@ -100,7 +102,6 @@ export class StatefulSetController extends OwnerController {
     }
 
     const pods = [...byOrdinal.values()].filter((p) => !p.metadata.deletionTimestamp);
-    const hash = revision.slice(name.length + 1);
     const updated = pods.filter((p) => p.metadata.labels?.[revisionLabel] === hash);
     const now = Date.now();
     const status: Record<string, unknown> = {
@@ -121,10 +122,10 @@ export class StatefulSetController extends OwnerController {
     if (err) throw err;
   }
 
-  async #createPod(set: KObject, ordinal: number, revision: string): Promise<void> {
+  async #createPod(set: KObject, ordinal: number, hash: string): Promise<void> {
     const name = set.metadata.name ?? '';
     const podName = `${name}-${ordinal}`;
-    const labels = { [revisionLabel]: revision.slice(name.length + 1), 'statefulset.kubernetes.io/pod-name': podName, 'apps.kubernetes.io/pod-index': String(ordinal) };
+    const labels = { [revisionLabel]: hash, 'statefulset.kubernetes.io/pod-name': podName, 'apps.kubernetes.io/pod-index': String(ordinal) };
     const pod = podFromTemplate(set, 'apps/v1', 'StatefulSet', set.spec?.template, { name: podName, labels });
     const spec = pod.spec;
     spec.hostname = podName;
