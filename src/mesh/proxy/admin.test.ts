@@ -23,15 +23,18 @@ function configDumpText(src: AdminSource): string {
 test('the config dump text is JSON.stringify of the dump, the config part serialized once per config and the live parts fresh', () => {
   let cfg: Compiled | undefined;
   let cp = { connected: false };
+  let appliedAt: number | undefined;
   let listeners = [{ name: 'outbound', address: '127.42.0.9:15001', kind: 'http', draining: false, connections: 0 }];
   const src: AdminSource = {
     ready: true, kind: 'sidecar', podIP: '127.42.0.9', startedAt: 0, now: () => 0,
-    config: () => cfg, controlPlane: () => cp, clusters: () => [], listeners: () => listeners, registry: new Registry(),
+    config: () => cfg, appliedAt: () => appliedAt, controlPlane: () => cp, clusters: () => [], listeners: () => listeners, registry: new Registry(),
   };
   const same = (): void => assert.equal(configDumpText(src), JSON.stringify(configDump(src), null, 2));
   same();
   cfg = compiled('1', 'a.ns.svc.cluster.local');
+  appliedAt = Date.UTC(2026, 10, 26, 21, 0, 0, 123);
   same();
+  assert.match(configDumpText(src), /"version": "1",\n  "lastUpdated": "2026-11-26T21:00:00\.123Z"/);
   // Live parts change without a new config.
   cp = { connected: true, lastVersion: '1' } as typeof cp;
   listeners = [...listeners, { name: 'inbound port 80', address: '127.42.0.9:80', kind: 'http', draining: true, connections: 3 }];

@@ -17,6 +17,8 @@ export interface AdminSource {
   readonly startedAt: number;
   now(): number;
   config(): Compiled | undefined;
+  /** Epoch ms at which the live config was swapped in (Envoy's `last_updated`). */
+  appliedAt(): number | undefined;
   controlPlane(): { connected: boolean; lastVersion?: string; lastNack?: string };
   clusters(): UpstreamCluster[];
   listeners(): Array<{ name: string; address?: string; kind: string; draining: boolean; connections: number }>;
@@ -154,6 +156,7 @@ export function configDump(src: AdminSource): Record<string, unknown> {
   const c = src.config();
   return {
     version: c?.version,
+    lastUpdated: c && src.appliedAt() !== undefined ? new Date(src.appliedAt()!).toISOString() : undefined,
     controlPlane: src.controlPlane(),
     node: c?.node,
     listeners: src.listeners(),
@@ -169,7 +172,7 @@ export function configDump(src: AdminSource): Record<string, unknown> {
 }
 
 /** Fields of the dump that can change without a new config; they come first (configDump's order). */
-const liveFields = ['version', 'controlPlane', 'node', 'listeners'];
+const liveFields = ['version', 'lastUpdated', 'controlPlane', 'node', 'listeners'];
 /** Per config: the dump's members after the live ones, as the UTF-8 bytes that end the document. */
 const dumpTails = new WeakMap<object, Buffer>();
 const noConfig = {};

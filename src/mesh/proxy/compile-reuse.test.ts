@@ -44,6 +44,9 @@ test('compileConfig() reuses the compiled virtual hosts and cluster set a new co
   // Every destination, reused or new, is bound to live clusters after the swap.
   const dests = (c: typeof c2, host: string) => (compiledHost(c, host).routes[0].action as { dests: CompiledDest[] }).dests;
   for (const host of ['x', 'y', 'z']) assert.ok(c2.bindings.includes(dests(c2, host)[0]), host);
+  // Only the changed host's destination is new, so only it needs binding while the cluster set lives.
+  assert.ok(c2.fresh.includes(dests(c2, 'y')[0]));
+  assert.ok(!c2.fresh.includes(dests(c2, 'x')[0]) && !c2.fresh.includes(dests(c2, 'z')[0]));
   // A compile without the previous one builds everything anew, and the result is the same.
   const fresh = compileConfig(cfg2, '2', undefined);
   assert.notEqual(compiledHost(fresh, 'x'), compiledHost(c1, 'x'));
@@ -88,6 +91,7 @@ test('a reused virtual host does not hide an error elsewhere: a bad new host or 
 let proxy: Proxy;
 let events: Array<Record<string, unknown>>;
 let out: number;
+let admin: number;
 let base: ProxyConfig;
 const servers: Array<{ close(cb?: () => void): unknown }> = [];
 
@@ -99,6 +103,7 @@ before(async () => {
   proxy = p.proxy;
   events = p.events;
   out = p.out;
+  admin = p.admin;
   base = config(a.port, b.port);
 });
 
@@ -113,8 +118,14 @@ test('a proxy applies a config sharing parts with the live one: new routes take 
   await proxy.apply(base, '1');
   assert.deepEqual([await body('x'), await body('y'), await body('z')], ['a', 'b', 'a']);
   const v2 = withHost(base, 0, vh('x', 'b'));
+  const t2 = Date.now();
   await proxy.apply(v2, '2');
   assert.deepEqual([await body('x'), await body('y'), await body('z')], ['b', 'b', 'a']);
+  // Only the first config is logged (as istio-proxy logs only that it is ready); the dump tells which is live, and since when.
+  assert.deepEqual(events.filter((e) => e.event === 'config_applied').map((e) => e.version), ['1']);
+  const dump = JSON.parse((await send(POD, admin, '/config_dump')).body) as { version: string; lastUpdated: string };
+  assert.equal(dump.version, '2');
+  assert.ok(Date.parse(dump.lastUpdated) >= t2 && Date.parse(dump.lastUpdated) <= Date.now(), dump.lastUpdated);
   // A refused config leaves the live one, reused parts included, as it was.
   const bad = withHost(v2, 2, { name: 'z:80', domains: ['z'], routes: [{ ...defaultRoute('a'), match: { path: { regex: '(' } } }] });
   await assert.rejects(proxy.apply(bad, '3'), ProxyConfigError);

@@ -5,7 +5,7 @@
 import { ProxyConfigError } from './errors.ts';
 import { checkHeaderValue, compileMutation } from './headers.ts';
 import { compileDomains, compileMatch, compileRegex, compileString, type DomainTable } from './match.ts';
-import type { Route, RouteConfig, TcpRoute, WeightedCluster } from './model.ts';
+import type { Route, RouteConfig, TcpRoute, VirtualHost, WeightedCluster } from './model.ts';
 import {
   type CompiledAction,
   type CompiledCors,
@@ -63,6 +63,8 @@ export type PartCache = Map<object, CompiledPart>;
  */
 export class Compiler {
   bindings: Array<CompiledDest | CompiledMirror> = [];
+  /** The bindings this compile made (the rest are reused parts', bound already while their cluster set lives). */
+  fresh: Array<CompiledDest | CompiledMirror> = [];
   /** The parts of this config, for the next one. */
   readonly parts: PartCache = new Map();
   readonly #prev: PartCache | undefined;
@@ -87,6 +89,12 @@ export class Compiler {
     return value;
   }
 
+  /** Records a destination or mirror made by this compile, to be bound to its live cluster. */
+  bind(b: CompiledDest | CompiledMirror): void {
+    this.bindings.push(b);
+    this.fresh.push(b);
+  }
+
   dests(list: WeightedCluster[], routeHeaders: Route['headers'], where: string): { dests: CompiledDest[]; total: number } {
     if (!list.length) throw new ProxyConfigError(`${where}: a route needs at least one destination cluster`);
     // One destination takes 100% whatever its weight; with several, zero weights are dropped (Istio §2.6).
@@ -97,7 +105,7 @@ export class Compiler {
     const dests = kept.map((w) => {
       cum += w.weight;
       const d: CompiledDest = { name: w.cluster, cum, ops: compileMutation(w.headers, routeHeaders) };
-      this.bindings.push(d);
+      this.bind(d);
       return d;
     });
     return { dests, total: cum };
@@ -132,7 +140,7 @@ export class Compiler {
         const { dests, total } = this.dests(a.clusters, r.headers, where);
         const mirrors = (a.mirrors ?? []).map((m) => {
           const cm: CompiledMirror = { name: m.cluster, perMillion: m.perMillion };
-          this.bindings.push(cm);
+          this.bind(cm);
           return cm;
         });
         const retry = this.retry(a, where);
@@ -210,24 +218,38 @@ export class Compiler {
    * the duplicate check then), which is much cheaper than building it again.
    */
   routeConfig(rc: RouteConfig, prev?: { src: RouteConfig; compiled: CompiledRouteConfig }): CompiledRouteConfig {
-    const vhosts = rc.virtualHosts.map((vh) => ({
-      name: vh.name,
-      domains: vh.domains,
-      value: this.#part(vh, (): CompiledVHost => ({ name: vh.name, routes: vh.routes.map((r, i) => this.route(r, `route config "${rc.name}", virtual host "${vh.name}", route ${r.name ? `"${r.name}"` : `#${i}`}`)) })),
-    }));
-    const patched = prev && this.#patchDomains(vhosts, prev.src, prev.compiled.domains);
-    return { name: rc.name, domains: patched || compileDomains(vhosts, `route config "${rc.name}"`) };
+    const patched = prev && this.#patchDomains(rc, prev.src, prev.compiled.domains);
+    if (patched) return { name: rc.name, domains: patched };
+    const vhosts = rc.virtualHosts.map((vh) => ({ name: vh.name, domains: vh.domains, value: this.#vhost(rc, vh) }));
+    return { name: rc.name, domains: compileDomains(vhosts, `route config "${rc.name}"`) };
   }
 
-  /** `table` with the values of the virtual hosts that changed replaced, or undefined when any host's domains differ from the old one's. */
-  #patchDomains(vhosts: Array<{ domains: string[]; value: CompiledVHost }>, old: RouteConfig, table: DomainTable<CompiledVHost>): DomainTable<CompiledVHost> | undefined {
+  #vhost(rc: RouteConfig, vh: VirtualHost): CompiledVHost {
+    return this.#part(vh, (): CompiledVHost => ({ name: vh.name, routes: vh.routes.map((r, i) => this.route(r, `route config "${rc.name}", virtual host "${vh.name}", route ${r.name ? `"${r.name}"` : `#${i}`}`)) }));
+  }
+
+  /**
+   * `table` with the compiled virtual hosts of `rc` that changed since `old` swapped in, or undefined
+   * when a host's domains differ from those of the one at its place (the table is built anew then).
+   * One pass, and a host a delta left as it was (the same object at the same place) costs a lookup:
+   * a push wakes every sidecar, and most of a one-route delta's compile was walking the hosts it
+   * did not change.
+   */
+  #patchDomains(rc: RouteConfig, old: RouteConfig, table: DomainTable<CompiledVHost>): DomainTable<CompiledVHost> | undefined {
     const before = old.virtualHosts;
-    if (before.length !== vhosts.length) return undefined;
+    const now = rc.virtualHosts;
+    if (before.length !== now.length) return undefined;
     const changed: Array<[CompiledVHost, CompiledVHost, string[]]> = [];
-    for (let i = 0; i < vhosts.length; i++) {
+    for (let i = 0; i < now.length; i++) {
+      const vh = now[i];
+      if (vh === before[i]) {
+        this.#vhost(rc, vh);
+        continue;
+      }
       const was = this.#prev?.get(before[i])?.value as CompiledVHost | undefined;
-      if (was === undefined || !sameList(before[i].domains, vhosts[i].domains)) return undefined;
-      if (was !== vhosts[i].value) changed.push([was, vhosts[i].value, vhosts[i].domains]);
+      if (was === undefined || !sameList(before[i].domains, vh.domains)) return undefined;
+      const value = this.#vhost(rc, vh);
+      if (was !== value) changed.push([was, value, vh.domains]);
     }
     if (!changed.length) return table;
     // A copy: the live table keeps serving requests that started before the swap.

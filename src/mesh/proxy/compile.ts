@@ -107,7 +107,7 @@ export function compileConfig(cfg: ProxyConfig, version: string, appIP: string |
       clusters[name] = given ? { ...given, endpoints: given.endpoints.length ? given.endpoints : [ep] } : defaultCluster(name, 'eds', { endpoints: [ep], lbPolicy: 'ROUND_ROBIN' });
     }
     const dest: CompiledDest = { name, cum: 1, ops: { request: noOps, response: noOps } };
-    c.bindings.push(dest);
+    c.bind(dest);
     // Istio ≥1.24 inbound default: 2 retries on reset-before-request, no timeout (semantics §2.9).
     const route: CompiledRoute = {
       name: 'default',
@@ -131,7 +131,7 @@ export function compileConfig(cfg: ProxyConfig, version: string, appIP: string |
   });
 
   const ptDest: CompiledDest = { name: passthroughName, cum: 1, ops: { request: noOps, response: noOps } };
-  c.bindings.push(ptDest);
+  c.bind(ptDest);
   const passthrough: CompiledRoute = { name: 'allow_any', match: matchAll, action: { kind: 'route', dests: [ptDest], total: 1, timeoutMs: 0, retry: noRetry, mirrors: [], expectedTimeout: '' } };
 
   return {
@@ -148,11 +148,16 @@ export function compileConfig(cfg: ProxyConfig, version: string, appIP: string |
     peer: encodePeer(cfg.node),
     passthrough,
     bindings: c.bindings,
+    fresh: c.fresh,
     parts: c.parts,
   };
 }
 
-/** Points every compiled destination at its live cluster (undefined = 503 NC at request time). */
-export function bindClusters(c: Compiled, get: (name: string) => UpstreamCluster | undefined): void {
-  for (const b of c.bindings) b.cluster = get(b.name);
+/**
+ * Points compiled destinations at their live clusters (undefined = 503 NC at request time): every
+ * one after a cluster change, else only those this compile made (reused parts' point at the same
+ * live clusters already).
+ */
+export function bindClusters(c: Compiled, get: (name: string) => UpstreamCluster | undefined, all = true): void {
+  for (const b of all ? c.bindings : c.fresh) b.cluster = get(b.name);
 }

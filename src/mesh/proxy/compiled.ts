@@ -180,6 +180,8 @@ export interface Compiled {
   passthrough: CompiledRoute;
   /** Every destination and mirror, for binding to live clusters. */
   bindings: Array<CompiledDest | CompiledMirror>;
+  /** Those of `bindings` this compile made; the others came with reused parts. */
+  fresh: Array<CompiledDest | CompiledMirror>;
   /** Compiled parts by source object, reused by the next compile when a delta leaves them as they are. */
   parts?: Map<object, { value: unknown; bindings: Array<CompiledDest | CompiledMirror> }>;
 }

@@ -75,6 +75,7 @@ export class Proxy {
   #started = false;
   #closed = false;
   #inboundDrained = false;
+  #appliedAt: number | undefined;
   #cp: { connected: boolean; lastVersion?: string; lastNack?: string } = { connected: false };
   #queue: Promise<void> = Promise.resolve();
   #admin: AdminSource;
@@ -214,10 +215,13 @@ export class Proxy {
       this.#logEvent({ event: 'config_rejected', msg: `config ${version} rejected: ${err.message}`, version, code: err.code });
       throw err;
     }
-    bindClusters(c, (name) => this.#manager.get(name));
+    // Reused parts were bound while this cluster set was live; with a new set every destination is bound again.
+    bindClusters(c, (name) => this.#manager.get(name), c.clusters !== prev?.clusters);
     const live: Live = { cfg: c, source: new StatsScope(this.#stats, c.node), destination: new StatsScope(this.#stats, c.node) };
     // The swap: requests started before keep their snapshot, new ones see this one.
+    const first = this.#appliedAt === undefined;
     this.#engine.live = live;
+    this.#appliedAt = this.#now();
     this.#tracer.configure(c.source.tracing, c.node);
     for (const [key, l] of this.#dynamic) {
       const d = desired.get(key);
@@ -230,7 +234,10 @@ export class Proxy {
       }
     }
     for (const [key, l] of opened) this.#dynamic.set(key, l);
-    this.#logEvent({ event: 'config_applied', msg: `config ${version} applied`, version, listeners: this.#dynamic.size, clusters: Object.keys(c.clusters).length });
+    // Only the first config is logged, as istio-proxy logs only that it became ready: a line per push
+    // costs each of a node's sidecars a write and the node agent a read on every mesh change.
+    // /config_dump shows the live version and when it was applied.
+    if (first) this.#logEvent({ event: 'config_applied', msg: `config ${version} applied`, version, listeners: this.#dynamic.size, clusters: Object.keys(c.clusters).length });
   }
 
   #retire(l: Listener): void {
@@ -310,6 +317,7 @@ export class Proxy {
       startedAt: this.#startedAt,
       now: this.#now,
       config: () => this.#engine.live?.cfg,
+      appliedAt: () => this.#appliedAt,
       controlPlane: () => this.#cp,
       clusters: () => this.#manager.all(),
       listeners: () =>
