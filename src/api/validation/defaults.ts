@@ -8,21 +8,21 @@ function objects(v: unknown): Obj[] {
   return Array.isArray(v) ? v.filter(isObj) : [];
 }
 
+/** `spec[field]`: type RollingUpdate unless set, and then its rollingUpdate's unset fields from `rolling`. */
+function defaultRollingStrategy(spec: Obj, field: 'strategy' | 'updateStrategy', rolling: Record<string, unknown>): void {
+  const strategy = ensureObj(spec, field);
+  if (!strategy) return;
+  setDefault(strategy, 'type', 'RollingUpdate');
+  if (strategy.type !== 'RollingUpdate') return;
+  const ru = ensureObj(strategy, 'rollingUpdate');
+  if (ru) for (const [k, v] of Object.entries(rolling)) setDefault(ru, k, v);
+}
+
 function defaultDeployment(obj: KObject): void {
   const spec = ensureObj(obj, 'spec');
   if (!spec) return;
   setDefault(spec, 'replicas', 1);
-  const strategy = ensureObj(spec, 'strategy');
-  if (strategy) {
-    setDefault(strategy, 'type', 'RollingUpdate');
-    if (strategy.type === 'RollingUpdate') {
-      const ru = ensureObj(strategy, 'rollingUpdate');
-      if (ru) {
-        setDefault(ru, 'maxUnavailable', '25%');
-        setDefault(ru, 'maxSurge', '25%');
-      }
-    }
-  }
+  defaultRollingStrategy(spec, 'strategy', { maxUnavailable: '25%', maxSurge: '25%' });
   setDefault(spec, 'revisionHistoryLimit', 10);
   setDefault(spec, 'progressDeadlineSeconds', 600);
   defaultPodTemplate(spec);
@@ -69,14 +69,7 @@ function defaultStatefulSet(obj: KObject): void {
   if (!spec) return;
   setDefault(spec, 'replicas', 1);
   setDefault(spec, 'podManagementPolicy', 'OrderedReady');
-  const strategy = ensureObj(spec, 'updateStrategy');
-  if (strategy) {
-    setDefault(strategy, 'type', 'RollingUpdate');
-    if (strategy.type === 'RollingUpdate') {
-      const ru = ensureObj(strategy, 'rollingUpdate');
-      if (ru) setDefault(ru, 'partition', 0);
-    }
-  }
+  defaultRollingStrategy(spec, 'updateStrategy', { partition: 0 });
   setDefault(spec, 'revisionHistoryLimit', 10);
   const retention = ensureObj(spec, 'persistentVolumeClaimRetentionPolicy');
   if (retention) {
@@ -89,17 +82,7 @@ function defaultStatefulSet(obj: KObject): void {
 function defaultDaemonSet(obj: KObject): void {
   const spec = ensureObj(obj, 'spec');
   if (!spec) return;
-  const strategy = ensureObj(spec, 'updateStrategy');
-  if (strategy) {
-    setDefault(strategy, 'type', 'RollingUpdate');
-    if (strategy.type === 'RollingUpdate') {
-      const ru = ensureObj(strategy, 'rollingUpdate');
-      if (ru) {
-        setDefault(ru, 'maxUnavailable', 1);
-        setDefault(ru, 'maxSurge', 0);
-      }
-    }
-  }
+  defaultRollingStrategy(spec, 'updateStrategy', { maxUnavailable: 1, maxSurge: 0 });
   setDefault(spec, 'revisionHistoryLimit', 10);
   defaultPodTemplate(spec);
 }

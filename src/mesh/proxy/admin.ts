@@ -154,9 +154,10 @@ function statsText(src: AdminSource, filter: string | null): string {
 /** The config dump as an object (what configDumpParts() serializes). */
 export function configDump(src: AdminSource): Record<string, unknown> {
   const c = src.config();
+  const at = src.appliedAt();
   return {
     version: c?.version,
-    lastUpdated: c && src.appliedAt() !== undefined ? new Date(src.appliedAt()!).toISOString() : undefined,
+    lastUpdated: c && at !== undefined ? new Date(at).toISOString() : undefined,
     controlPlane: src.controlPlane(),
     node: c?.node,
     listeners: src.listeners(),
