@@ -1,9 +1,9 @@
 /**
  * A proxy config as the control plane sends it (DESIGN §4): cut into JSON fragments — top-level
  * fields, clusters by name, route configs by name with their virtual hosts. Configs built from one
- * index share sub-objects (translate.ts), so a FragmentWriter (one per push) serializes each shared
- * cluster and route config once however many proxies get it. Two versions of a proxy's config
- * compare fragment by fragment; a full snapshot is the fragments spliced together, a delta
+ * index share sub-objects (translate.ts), so a FragmentWriter serializes each shared cluster and
+ * route config once however many proxies get it, and a part the next index carries over is not
+ * serialized again. Two versions of a proxy's config compare fragment by fragment; a full snapshot is the fragments spliced together, a delta
  * (stream/delta.ts) names only those that changed, and virtual hosts that did not change go as
  * their index in the route config the proxy has.
  */
@@ -51,7 +51,11 @@ const noOwn: Map<string, string> = new Map();
 
 const q = JSON.stringify;
 
-/** Serializes configs into fragments; use one per push: it caches by object identity, and objects are immutable only within a push. */
+/**
+ * Serializes configs into fragments. It caches by object identity: config objects are never changed
+ * once built, and a part the next push's index carries over (world.ts carried()) is the same object,
+ * so one writer can serve every push, and a carried part is serialized once in its life.
+ */
 export class FragmentWriter {
   #json = new WeakMap<object, string>();
   #routes = new WeakMap<RouteConfig, RouteText>();

@@ -14,7 +14,7 @@ import { type ChangeHandler, type ChangeType, Informers } from '../../controller
 import type { ConfigMessage, ReplyMessage } from '../stream/index.ts';
 import { Lines, streamPath, streamProtocol } from '../stream/index.ts';
 import { type ConfigText, deltaJson, FragmentWriter, snapshotJson } from './push.ts';
-import { buildIndex, buildProxyConfig, type MeshWorld } from './translate.ts';
+import { buildIndex, buildProxyConfig, type MeshIndex, type MeshWorld } from './translate.ts';
 
 /** Control plane defaults, applied once. */
 export const controlPlaneDefaults = {
@@ -125,6 +125,10 @@ export class ControlPlane {
   #pushes = 0;
   #deltas = 0;
   #nonce = randomBytes(4).readUInt32BE(0) * 4096;
+  /** The index of the last push to every proxy: the next push takes over what is unchanged. */
+  #index: MeshIndex | undefined;
+  /** Serialized config parts by object; they outlive a push when the next index carries them over. */
+  #writer = new FragmentWriter();
 
   constructor(opts: ControlPlaneOptions) {
     this.#client = opts.client;
@@ -310,10 +314,12 @@ export class ControlPlane {
 
   #push(conns: Conn[]): void {
     if (!conns.length) return;
-    const index = buildIndex(this.#world());
+    const index = buildIndex(this.#world(), this.#index);
+    // A push to one proxy (a new connection, a resync) does not replace the index a full push carries from.
+    if (conns.length === this.#conns.size) this.#index = index;
     const version = String(++this.#version);
     // Shared parts of the configs (clusters, route configs) are serialized once for all proxies.
-    const writer = new FragmentWriter();
+    const writer = this.#writer;
     for (const c of conns) {
       const pod = this.#informers.get('pods').get(c.namespace, c.pod);
       // A proxy whose pod has no address yet gets its config on the status write that gives it one.

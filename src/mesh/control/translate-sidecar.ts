@@ -12,7 +12,7 @@ import { nonServiceHosts, sidecarScope, visibleService, vsCandidates, type Sidec
 import { addServiceClusters, catchAllClusters, clusterDefaults, destinationHash, lookupDr, serviceHash } from './translate-clusters.ts';
 import { sidecarTlsRoutes, vsTcpRoutes } from './translate-l4.ts';
 import { buildVsRoutes, defaultRoute, outboundCluster, type RouteContext } from './translate-routes.ts';
-import type { CompiledVs, MeshIndex, MeshService } from './world.ts';
+import { carried, type CompiledVs, type MeshIndex, type MeshService } from './world.ts';
 
 /** The outbound half of a sidecar: shared by all pods of a namespace unless rules in scope filter on labels. */
 export interface SidecarOutbound {
@@ -182,9 +182,14 @@ export function buildSidecarOutbound(index: MeshIndex, ns: string, labels: Recor
     outbound[String(port)] = op;
   }
 
-  const clusters: Record<string, Cluster> = {};
-  for (const svc of scope.services) addServiceClusters(clusters, index, svc, ns, labels);
-  for (const c of catchAllClusters(index)) clusters[c.name] = c;
+  // The clusters do not depend on VirtualServices: a route change keeps the last push's map (and
+  // what the push serialized of it). Sidecar egress imports that follow VirtualServices show in scope.services.
+  const clusters = carried(index, `clusters\0${memoKey}`, [index.gens.destinationRules, index.gens.mesh, ...scope.services], () => {
+    const map: Record<string, Cluster> = {};
+    for (const svc of scope.services) addServiceClusters(map, index, svc, ns, labels);
+    for (const c of catchAllClusters(index)) map[c.name] = c;
+    return map;
+  });
   const out: SidecarOutbound = { outbound, routes, clusters, outboundTrafficPolicy: scope.outboundTrafficPolicy };
   index.memo.set(memoKey, out);
   return out;

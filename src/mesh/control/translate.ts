@@ -13,7 +13,7 @@ import { appIPFor } from '../../net/index.ts';
 import type { Cluster, ProxyConfig } from '../proxy/model.ts';
 import { buildGateway } from './translate-gateway.ts';
 import { buildInbound, buildSidecarOutbound } from './translate-sidecar.ts';
-import type { MeshIndex, MeshSettings } from './world.ts';
+import { carried, type MeshIndex, type MeshSettings } from './world.ts';
 import { isGatewayPod, podIPOf, proxyNode } from './workload.ts';
 
 export { buildIndex, meshDefaults } from './world.ts';
@@ -50,12 +50,11 @@ export function tracingSettings(url: string, o: { kind?: 'zipkin' | 'otlp'; samp
 
 /** The same for every proxy of a push: computed once per index, shared like the rest. */
 function observability(index: MeshIndex): Pick<ProxyConfig, 'accessLog' | 'tracing'> {
-  let o = index.memo.get('observability') as Pick<ProxyConfig, 'accessLog' | 'tracing'> | undefined;
-  if (o) return o;
-  const tracing: ProxyConfig['tracing'] = { samplingPerMillion: Math.max(0, Math.min(1000000, Math.trunc(index.mesh.samplingPercent * 10000))) };
-  if (index.mesh.tracingCollector) tracing.collector = { ...index.mesh.tracingCollector };
-  index.memo.set('observability', (o = { accessLog: { enabled: index.mesh.accessLog }, tracing }));
-  return o;
+  return carried(index, 'observability', [index.gens.mesh], () => {
+    const tracing: ProxyConfig['tracing'] = { samplingPerMillion: Math.max(0, Math.min(1000000, Math.trunc(index.mesh.samplingPercent * 10000))) };
+    if (index.mesh.tracingCollector) tracing.collector = { ...index.mesh.tracingCollector };
+    return { accessLog: { enabled: index.mesh.accessLog }, tracing };
+  });
 }
 
 const clusterParts = new WeakMap<Record<string, Cluster>, { shared: Record<string, Cluster>; own: Cluster[] }>();
@@ -72,7 +71,9 @@ export function clustersOf(clusters: Record<string, Cluster>): { shared: Record<
 /** The configuration of one proxy: a gateway when isGatewayPod(pod), else the pod's sidecar. */
 export function buildProxyConfig(index: MeshIndex, pod: KObject): ProxyConfig {
   const gateway = isGatewayPod(pod);
-  const node = proxyNode(pod, gateway);
+  const id = `${pod.metadata.namespace ?? 'default'}/${pod.metadata.name ?? ''}`;
+  // A pod's own parts are carried while the pod object (and what else they read) stays the same.
+  const node = carried(index, `node\0${id}`, [pod], () => proxyNode(pod, gateway));
   if (gateway) {
     const g = buildGateway(index, pod);
     return {
@@ -89,13 +90,17 @@ export function buildProxyConfig(index: MeshIndex, pod: KObject): ProxyConfig {
   const ns = node.namespace;
   const out = buildSidecarOutbound(index, ns, node.labels);
   const ip = podIPOf(pod);
-  const inb = buildInbound(index, pod, ip ? appIPFor(ip) : '');
+  // buildInbound reads the pod, the Kubernetes Services (selectors, ports, names) and the mesh settings.
+  const inb = carried(index, `inbound\0${id}`, [pod, index.gens.services, index.gens.mesh], () => buildInbound(index, pod, ip ? appIPFor(ip) : ''));
   let clusters: Record<string, Cluster> = out.clusters;
   if (inb.clusters.length) {
     // The outbound half is shared between pods; inbound clusters go into a copy of the map.
-    clusters = { ...out.clusters };
-    for (const c of inb.clusters) clusters[c.name] = c;
-    clusterParts.set(clusters, { shared: out.clusters, own: inb.clusters });
+    clusters = carried(index, `clusters\0${id}`, [out.clusters, inb.clusters], () => {
+      const map = { ...out.clusters };
+      for (const c of inb.clusters) map[c.name] = c;
+      clusterParts.set(map, { shared: out.clusters, own: inb.clusters });
+      return map;
+    });
   }
   return {
     node,

@@ -116,6 +116,21 @@ interface VsBucket {
 /** Mesh settings with defaults applied. */
 export type ResolvedMesh = Required<Omit<MeshSettings, 'tracingCollector'>> & Pick<MeshSettings, 'tracingCollector'>;
 
+/** The lists of a MeshWorld, each compared by element identity between pushes. */
+const worldLists = ['namespaces', 'services', 'endpointSlices', 'pods', 'virtualServices', 'destinationRules', 'gateways', 'serviceEntries', 'sidecars'] as const;
+
+/**
+ * Per list of the world (and the mesh settings): a number that changes whenever the list does. A
+ * list is unchanged when it holds the same objects in the same order (informers replace an object
+ * on every change and keep the rest), so two indexes with equal numbers saw equal inputs.
+ */
+export type Generations = Record<(typeof worldLists)[number] | 'mesh', number>;
+
+interface Carried {
+  deps: readonly unknown[];
+  value: unknown;
+}
+
 /** Everything buildProxyConfig needs, computed once per push. */
 export interface MeshIndex {
   mesh: ResolvedMesh;
@@ -136,6 +151,45 @@ export interface MeshIndex {
   sidecars: Map<string, SidecarEntry[]>;
   /** Memo of per-proxy lookups that only depend on the namespace (filled lazily). */
   memo: Map<string, unknown>;
+  /** The world this index was built from. */
+  world: MeshWorld;
+  gens: Generations;
+  /** Parts kept for the next push's index (see carried()). */
+  carried: Map<string, Carried>;
+  /** The previous index's, for lookups; dropped with it. */
+  prevCarried?: Map<string, Carried>;
+}
+
+/**
+ * A part of a push's output that may be the previous push's very object: `build()`'s value for
+ * `key`, reused when the previous index built `key` from the same `deps` (compared with ===:
+ * generations, objects, strings). A reused part keeps its identity, so the push serializes and
+ * compares it as one already sent (push.ts) instead of building, serializing and diffing it again.
+ * `deps` must name everything `build` reads besides `key`'s own meaning; what is not looked up in
+ * a push is not carried further.
+ */
+export function carried<T>(index: MeshIndex, key: string, deps: readonly unknown[], build: () => T): T {
+  const hit = index.carried.get(key) ?? index.prevCarried?.get(key);
+  if (hit && hit.deps.length === deps.length && hit.deps.every((d, i) => d === deps[i])) {
+    index.carried.set(key, hit);
+    return hit.value as T;
+  }
+  const value = build();
+  index.carried.set(key, { deps, value });
+  return value;
+}
+
+function sameList(a: readonly unknown[], b: readonly unknown[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function generations(world: MeshWorld, prev: MeshIndex | undefined): Generations {
+  const g = { mesh: prev ? prev.gens.mesh + Number(world.mesh !== prev.world.mesh) : 0 } as Generations;
+  for (const k of worldLists) g[k] = prev ? prev.gens[k] + Number(!sameList(world[k], prev.world[k])) : 0;
+  return g;
 }
 
 /** Endpoints of a Kubernetes Service per service port, from its EndpointSlices joined with pods. */
@@ -224,9 +278,33 @@ export function virtualServicesFor(index: MeshIndex, ns: string, gateway: string
   return out;
 }
 
-/** Builds the per-push index from the world (call once per debounce window). */
-export function buildIndex(world: MeshWorld): MeshIndex {
-  const m = world.mesh ?? {};
+/** The service registry of an index: what Services, ServiceEntries, EndpointSlices and Pods make. */
+type Registry = Pick<MeshIndex, 'services' | 'byHost' | 'kubeByNamespace' | 'podsByIP'>;
+
+/**
+ * Builds the per-push index from the world (call once per debounce window). With `prev`, the
+ * index of an earlier push, what the world's changes leave as it was is taken over from it: the
+ * service registry, and the parts carried() kept.
+ */
+export function buildIndex(world: MeshWorld, prev?: MeshIndex): MeshIndex {
+  const gens = generations(world, prev);
+  const sameRegistry = prev && (['services', 'serviceEntries', 'endpointSlices', 'pods'] as const).every((k) => gens[k] === prev.gens[k]);
+  const registry = sameRegistry ? prev : buildRegistry(world);
+  return {
+    ...buildConfigIndex(world),
+    services: registry.services,
+    byHost: registry.byHost,
+    kubeByNamespace: registry.kubeByNamespace,
+    podsByIP: registry.podsByIP,
+    memo: new Map(),
+    world,
+    gens,
+    carried: new Map(),
+    ...(prev && { prevCarried: prev.carried }),
+  };
+}
+
+function resolveMesh(m: MeshSettings): ResolvedMesh {
   const mesh: ResolvedMesh = {
     rootNamespace: m.rootNamespace ?? meshDefaults.rootNamespace,
     outboundTrafficPolicy: m.outboundTrafficPolicy ?? meshDefaults.outboundTrafficPolicy,
@@ -235,7 +313,10 @@ export function buildIndex(world: MeshWorld): MeshIndex {
     samplingPercent: m.samplingPercent ?? meshDefaults.samplingPercent,
   };
   if (m.tracingCollector) mesh.tracingCollector = m.tracingCollector;
+  return mesh;
+}
 
+function buildRegistry(world: MeshWorld): Registry {
   const podsByIP = new Map<string, KObject>();
   for (const p of world.pods) {
     const ip = podIPOf(p);
@@ -285,7 +366,12 @@ export function buildIndex(world: MeshWorld): MeshIndex {
   }
   // Kubernetes services take precedence over ServiceEntries for the same host, then the oldest wins.
   for (const list of byHost.values()) list.sort((a, b) => Number(b.kube) - Number(a.kube) || cmp(a.created, b.created) || cmp(a.namespace, b.namespace));
+  return { services, byHost, kubeByNamespace, podsByIP };
+}
 
+/** The Istio side of an index: VirtualServices, DestinationRules, Gateways and Sidecars. */
+function buildConfigIndex(world: MeshWorld): Omit<MeshIndex, keyof Registry | 'memo' | 'world' | 'gens' | 'carried' | 'prevCarried'> {
+  const mesh = resolveMesh(world.mesh ?? {});
   const rawVs = world.virtualServices.map((o) => ({ ...meta(o), spec: (o.spec ?? {}) as VirtualServiceSpec })).sort(byAge);
   const virtualServices: CompiledVs[] = [];
   const vsByGateway = new Map<string, VsBucket>();
@@ -318,21 +404,7 @@ export function buildIndex(world: MeshWorld): MeshIndex {
     else sidecars.set(sc.namespace, [entry]);
   }
 
-  return {
-    mesh,
-    services,
-    byHost,
-    kubeByNamespace,
-    podsByIP,
-    virtualServices,
-    vsByGateway,
-    drLocal,
-    drExported,
-    drRootLocal,
-    gateways,
-    sidecars,
-    memo: new Map(),
-  };
+  return { mesh, virtualServices, vsByGateway, drLocal, drExported, drRootLocal, gateways, sidecars };
 }
 
 /** True when a service is visible from namespace `ns` (IsServiceVisible). */
