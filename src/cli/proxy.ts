@@ -5,6 +5,7 @@
  * control plane is away, and reconnects.
  */
 import { readFileSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
 import { Proxy, type ProxyConfig } from '../mesh/proxy/index.ts';
 import { StreamClient } from '../mesh/stream/index.ts';
 import { UsageError } from './args.ts';
@@ -41,6 +42,12 @@ export async function proxyMain(argv: string[]): Promise<number> {
     logEvent: event,
   });
   await proxy.start();
+  // From here on, V8 compiles every function it compiles for the first time to baseline (Sparkplug)
+  // code rather than leaving it to the interpreter. The config path (parse, compile, swap, ACK) runs
+  // once per mesh change, never often enough to tier up, and every sidecar of a node runs it on
+  // every change: interpreted, it was ~15 % more CPU per change (docs/performance.md). Start-up code
+  // has run by now, so it stays bytecode; from the command line the flag cost ~2 MB of RSS.
+  setFlagsFromString('--always-sparkplug');
   if (staticFile) await proxy.apply(JSON.parse(readFileSync(staticFile, 'utf8')) as ProxyConfig, 'static');
   const stream = address === undefined ? undefined : new StreamClient({
     address,
