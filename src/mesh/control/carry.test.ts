@@ -5,42 +5,12 @@ import { describe, it } from 'node:test';
 import type { KObject } from '../../api/index.ts';
 import { deltaJson, FragmentWriter } from './push.ts';
 import { buildIndex, buildProxyConfig, type MeshIndex, type MeshWorld } from './translate.ts';
-import { podNamed, testdata, worldOf, yamlObjects } from './translate.test-helper.ts';
+import { podNamed, testdata, worldOf } from './translate.test-helper.ts';
 
 const NS = 'bi';
 
 function start(): MeshWorld {
-  const istio = yamlObjects(
-    `
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {name: reviews}
-spec:
-  host: reviews
-  subsets:
-  - {name: v1, labels: {version: v1}}
-  - {name: v2, labels: {version: v2}}
----
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: reviews}
-spec:
-  hosts: [reviews]
-  http:
-  - match: [{headers: {end-user: {exact: jason}}}]
-    route: [{destination: {host: reviews, subset: v2}}]
-  - route: [{destination: {host: reviews, subset: v1}}]
----
-apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: {name: bookinfo-gateway}
-spec:
-  selector: {istio: ingressgateway}
-  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ['*']}]
-`,
-    NS,
-  );
-  return worldOf([...testdata('bookinfo.yaml', NS), ...testdata('ingressgateway.yaml', 'istio-ingress'), ...istio]);
+  return worldOf([...testdata('bookinfo.yaml', NS), ...testdata('ingressgateway.yaml', 'istio-ingress'), ...testdata('reviews-routing.yaml', NS)]);
 }
 
 /** `w` with the object `name` of list `field` replaced by `edit(copy)` (or added when missing, removed when edit gives undefined). */
@@ -60,8 +30,8 @@ const steps: Array<[string, (w: MeshWorld) => MeshWorld]> = [
   ['a VirtualService route', (w) => change(w, 'virtualServices', 'reviews', (o) => ((o.spec.http[0].route[0].destination.subset = 'v1'), o))],
   ['a DestinationRule policy', (w) => change(w, 'destinationRules', 'reviews', (o) => ((o.spec.trafficPolicy = { connectionPool: { tcp: { maxConnections: 1 } } }), o))],
   ['a Service port', (w) => change(w, 'services', 'ratings', (o) => (o.spec.ports.push({ name: 'grpc', port: 9090, targetPort: 9090 }), o))],
-  ['a pod label', (w) => change(w, 'pods', 'reviews-v2', (o) => ((o.metadata.labels.version = 'v3'), o))],
-  ['an endpoint going unready', (w) => change(w, 'endpointSlices', 'details', (o) => ((o.endpoints[0].conditions.ready = false), o))],
+  ['a pod label', (w) => change(w, 'pods', 'reviews-v2', (o) => ((o.metadata.labels!.version = 'v3'), o))],
+  ['an endpoint going unready', (w) => change(w, 'endpointSlices', 'details', (o) => (((o.endpoints as Array<{ conditions: { ready: boolean } }>)[0].conditions.ready = false), o))],
   ['a ServiceEntry', (w) => change(w, 'serviceEntries', 'ext', (o) => o, istio('ServiceEntry', 'ext', { hosts: ['api.example.com'], ports: [{ number: 80, name: 'http', protocol: 'HTTP' }], resolution: 'DNS' }))],
   ['a Sidecar importing only its namespace', (w) => change(w, 'sidecars', 'default', (o) => o, istio('Sidecar', 'default', { egress: [{ hosts: ['./*'] }] }))],
   ['a VirtualService routing outside the Sidecar', (w) => change(w, 'virtualServices', 'ext', (o) => o, istio('VirtualService', 'ext', { hosts: ['details'], http: [{ route: [{ destination: { host: 'api.example.com' } }] }] }))],

@@ -69,6 +69,24 @@ test('a proxy gets its snapshot on connect, a new one after a VirtualService cha
   assert.equal(cp.pushes, pushes);
 });
 
+test('busy() spans each apply: on before it, off once the answer is sent', async () => {
+  const cp = await startCp();
+  const events: boolean[] = [];
+  const during: boolean[] = [];
+  const client = new StreamClient({
+    address: cp.address, token: cp.token, namespace: 'user11', pod: 'client',
+    apply: async () => void during.push(events.at(-1)!),
+    busy: (on) => events.push(on),
+  });
+  client.start();
+  closers.push(() => client.close());
+  await until(() => cp.status().some((s) => s.pod === 'client' && s.acked));
+  await fx.reg.update('virtualservices.networking.istio.io', 'user11', { ...(await fx.reg.get('virtualservices.networking.istio.io', 'user11', 'reviews')), spec: vs('v3').spec });
+  await until(() => during.length >= 2 && events.at(-1) === false);
+  assert.ok(during.every((b) => b), 'every apply ran while busy');
+  assert.deepEqual(events, events.map((_, i) => i % 2 === 0), 'on and off alternate, starting on');
+});
+
 test('a NACK keeps the proxy on its previous version and is reported', async () => {
   const cp = await startCp();
   let applied: string | undefined;

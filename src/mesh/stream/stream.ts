@@ -60,6 +60,8 @@ export interface StreamClientOptions {
   apply(config: ProxyConfig, version: string): Promise<void>;
   /** Connection state changes, for the proxy's admin view. */
   onState?(s: { connected: boolean; lastVersion?: string; lastNack?: string }): void;
+  /** Called with true before a config or delta is merged and applied, with false once every pending one is answered. */
+  busy?(on: boolean): void;
   log?(e: Record<string, unknown>): void;
   backoffMs?: number;
   maxMessageBytes?: number;
@@ -184,6 +186,7 @@ export class StreamClient {
     if (msg.type === 'config') this.#pending = [msg];
     else if (msg.type === 'delta') this.#pending.push(msg);
     else return;
+    if (!this.#applying) this.#opts.busy?.(true);
     void this.#drain();
   }
 
@@ -213,6 +216,7 @@ export class StreamClient {
       }
     } finally {
       this.#applying = false;
+      this.#opts.busy?.(false);
     }
   }
 
