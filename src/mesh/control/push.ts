@@ -3,9 +3,9 @@
  * fields, clusters by name, route configs by name with their virtual hosts. Configs built from one
  * index share sub-objects (translate.ts), so a FragmentWriter serializes each shared cluster and
  * route config once however many proxies get it, and a part the next index carries over is not
- * serialized again. Two versions of a proxy's config compare fragment by fragment; a full snapshot is the fragments spliced together, a delta
- * (stream/delta.ts) names only those that changed, and virtual hosts that did not change go as
- * their index in the route config the proxy has.
+ * serialized again. Two versions of a proxy's config compare fragment by fragment; a full snapshot
+ * is the fragments spliced together, a delta (stream/delta.ts) names only those that changed, and
+ * virtual hosts that did not change go as their index in the route config the proxy has.
  */
 import type { Cluster, ProxyConfig, RouteConfig } from '../proxy/model.ts';
 import { clustersOf } from './translate.ts';

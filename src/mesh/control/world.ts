@@ -7,7 +7,7 @@
  */
 import type { KObject } from '../../api/index.ts';
 import { parsePortMap } from '../../net/index.ts';
-import type { Endpoint, WorkloadMeta } from '../proxy/model.ts';
+import { sameList, type Endpoint, type WorkloadMeta } from '../proxy/model.ts';
 import { mergeDelegates } from './delegate.ts';
 import { indexDestinationRules, type DrTable } from './destination-rules.ts';
 import { byAge, cmp, meta, parseExportTo, portProtocol, resolveHost, type ExportTo, type PortProtocol } from './hosts.ts';
@@ -170,20 +170,13 @@ export interface MeshIndex {
  */
 export function carried<T>(index: MeshIndex, key: string, deps: readonly unknown[], build: () => T): T {
   const hit = index.carried.get(key) ?? index.prevCarried?.get(key);
-  if (hit && hit.deps.length === deps.length && hit.deps.every((d, i) => d === deps[i])) {
+  if (hit && sameList(hit.deps, deps)) {
     index.carried.set(key, hit);
     return hit.value as T;
   }
   const value = build();
   index.carried.set(key, { deps, value });
   return value;
-}
-
-function sameList(a: readonly unknown[], b: readonly unknown[]): boolean {
-  if (a === b) return true;
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 function generations(world: MeshWorld, prev: MeshIndex | undefined): Generations {

@@ -5,7 +5,7 @@
 import { ProxyConfigError } from './errors.ts';
 import { checkHeaderValue, compileMutation } from './headers.ts';
 import { compileDomains, compileMatch, compileRegex, compileString, type DomainTable } from './match.ts';
-import type { Route, RouteConfig, TcpRoute, VirtualHost, WeightedCluster } from './model.ts';
+import { sameList, type Route, type RouteConfig, type TcpRoute, type VirtualHost, type WeightedCluster } from './model.ts';
 import {
   type CompiledAction,
   type CompiledCors,
@@ -283,13 +283,6 @@ export class Compiler {
       return { subnets: (t.destinationSubnets ?? []).map((c) => parseCidr(c, `${where} rule #${i}`)), dests, total, http };
     });
   }
-}
-
-function sameList(a: string[], b: string[]): boolean {
-  if (a === b) return true;
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /** `a.b.c.d/n` as [network, mask]; throws ProxyConfigError when malformed. */

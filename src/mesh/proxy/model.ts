@@ -355,6 +355,18 @@ export interface ProxyConfig {
 /** 2^32−1: Istio's value for every circuit-breaker limit it does not set. */
 export const MAX_U32 = 4294967295;
 
+/**
+ * True when two lists hold the same items (===) in the same order. Both ends compare config parts
+ * this way: a delta keeps what it did not change as the same object (the proxy), and informers keep
+ * an unchanged object as it was (the control plane).
+ */
+export function sameList(a: readonly unknown[], b: readonly unknown[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** The proxy's well-known ports (as Istio's): admin, outbound capture, stats/agent, health, Envoy Prometheus. */
 export const proxyPorts = {
   admin: 15000,
