@@ -183,6 +183,18 @@ describe('NodeAgent', () => {
     assert.ok(alive(pid2));
   });
 
+  it('restarts a native sidecar that dies once the app runs, and counts it', async () => {
+    n.pod('side1', { initContainers: [{ name: 'side', image: 'busybox', command: ['sleep', '1000'], restartPolicy: 'Always' }], containers: [sleeper] });
+    await n.until('side1', 'ready', isReady);
+    const pid = n.agent.container('default', 'side1', 'side')!.pid!;
+    process.kill(pid, 'SIGKILL');
+    const p = await n.until('side1', 'sidecar restarted', (x) => x.status.initContainerStatuses?.[0]?.restartCount === 1 && x.status.initContainerStatuses[0].state?.running);
+    assert.equal(p.status.initContainerStatuses[0].lastState.terminated.exitCode, 137);
+    assert.ok(alive(n.agent.container('default', 'side1', 'side')!.pid!));
+    assert.ok(alive(n.agent.container('default', 'side1', 'app')!.pid!), 'the app kept running');
+    await n.until('side1', 'ready again', isReady);
+  });
+
   it('a failing readiness probe keeps Ready False; passing makes it True', async () => {
     n.pod('ready1', { containers: [{ ...sleeper, readinessProbe: { exec: { command: ['sh', '-c', 'test -f ready'] }, periodSeconds: 1, failureThreshold: 1 } }] });
     await n.until('ready1', 'running', (x) => cs(x).state?.running);

@@ -9,7 +9,7 @@ import type { Client, KObject } from '../api/index.ts';
 import { EventRecorder, Informers, WorkQueue, type Informer } from '../controllers/index.ts';
 import { AppHost, appHostCommand } from './apphost/index.ts';
 import type { EnvSources } from './env.ts';
-import { IpAllocator } from './ips.ts';
+import { AddressClaims, IpAllocator } from './ips.ts';
 import { PidFile } from './pids.ts';
 import { type Reaper, startReaper } from './reaper.ts';
 import type { MeshEndpoint } from './mesh.ts';
@@ -77,7 +77,7 @@ export class NodeAgent implements NodeRuntime {
   #informers: Informers;
   #pods!: Informer;
   #events: EventRecorder;
-  #ips = new IpAllocator();
+  #ips = new IpAllocator({ claims: new AddressClaims() });
   #pids: PidFile | undefined;
   #appHostArgv: string[] | false;
   #appHost: AppHost | undefined;
@@ -149,6 +149,7 @@ export class NodeAgent implements NodeRuntime {
       this.#runners.clear();
       await Promise.all([...runners.map((r) => r.stop({ graceSeconds: this.#settings.closeGraceSeconds, cleanup: false, events: false })), ...this.#stopping.values()]);
       await this.#appHost?.close();
+      this.#ips.releaseAll();
       this.#pids?.close();
       this.#reaper?.stop();
       await this.#events.flush();

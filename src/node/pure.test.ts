@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { expand } from './env.ts';
 import { imageRepository, resolveImage } from './images.ts';
-import { IpAllocator } from './ips.ts';
+import { AddressClaims, IpAllocator } from './ips.ts';
+import { processStartTime } from './pids.ts';
 import { LogWriter } from './logs.ts';
 import { lookPath } from './process.ts';
 import { podPhase, type ContainerView } from './status.ts';
@@ -69,6 +71,32 @@ describe('IpAllocator', () => {
     ips.release('old');
     assert.equal(ips.allocate('b'), '127.42.0.4');
     assert.equal(ips.size, 2);
+  });
+  it('skips an address another live Skiff of the machine claims, and takes over a dead or reused one', (t) => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'skiff-claims-'));
+    const other = spawn('sleep', ['30'], { stdio: 'ignore' });
+    t.after(() => {
+      other.kill();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const dead = spawnSync('true').pid;
+    const claim = (ip: string, holder: string): void => writeFileSync(path.join(dir, ip), holder);
+    claim('127.42.0.2', `${other.pid} ${processStartTime(other.pid!) ?? ''}`);
+    claim('127.42.0.3', `${dead} 1`);
+    claim('127.42.0.4', `${process.pid} not-my-start-time`);
+    const ips = new IpAllocator({ start: 2, claims: new AddressClaims(dir) });
+    assert.equal(ips.allocate('a'), '127.42.0.3', 'a claim of a process that is gone is stale');
+    assert.equal(ips.allocate('b'), '127.42.0.4', 'a claim of a reused pid is stale');
+    assert.equal(ips.reserve('c', '127.42.0.2'), false, 'a live Skiff holds it');
+    assert.equal(ips.allocate('c'), '127.42.0.5');
+    const mine = readFileSync(path.join(dir, '127.42.0.5'), 'utf8');
+    assert.equal(mine.split(' ')[0], String(process.pid));
+    ips.release('a');
+    assert.equal(existsSync(path.join(dir, '127.42.0.3')), false, 'release gives the claim back');
+    ips.releaseAll();
+    assert.equal(existsSync(path.join(dir, '127.42.0.5')), false);
+    assert.equal(existsSync(path.join(dir, '127.42.0.2')), true, 'another Skiff’s claim stays');
+    assert.equal(new IpAllocator({ start: 2, claims: new AddressClaims(dir) }).allocate('d'), '127.42.0.3');
   });
   it('starts at a random place, so two Skiffs on one machine do not hand out the same first addresses', () => {
     const firsts = new Set(Array.from({ length: 5 }, (_, i) => new IpAllocator().allocate(`p${i}`)));

@@ -260,7 +260,8 @@ export class PodRunner {
       for (const c of this.#ctrs) if (!c.init && c.state.waiting?.reason === 'PodInitializing') c.state = { waiting: { reason: 'ContainerCreating' } };
       this.#changed();
     }
-    for (const c of this.#ctrs) if (!c.init && c.phase === 'idle') this.#startContainer(c);
+    // Once init is done, a native sidecar that ended is restarted beside the apps, as the kubelet does.
+    for (const c of this.#ctrs) if ((!c.init || c.sidecar) && c.phase === 'idle') this.#startContainer(c);
   }
 
   #retryNow(c: Ctr): void {

@@ -60,7 +60,7 @@ export interface SkiffProcess {
   spawnKubectl(args: string[]): ChildProcess & { out: () => string };
   /** SIGTERM and wait; `signal` lets a test send SIGKILL instead. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
-  /** Removes the data dir and the kubectl home. */
+  /** Removes the data dir (kept with SKIFF_E2E_KEEP=1) and the kubectl home. */
   cleanup(): void;
 }
 
@@ -127,7 +127,9 @@ export async function startSkiff(opts: { dataDir?: string; extraArgs?: string[];
       return exited;
     },
     cleanup() {
-      rmSync(dataDir, { recursive: true, force: true });
+      // SKIFF_E2E_KEEP=1 keeps the data dir (container logs, the database) to look into a failure.
+      if (process.env.SKIFF_E2E_KEEP) process.stderr.write(`# kept the data dir ${dataDir}\n`);
+      else rmSync(dataDir, { recursive: true, force: true });
       rmSync(home, { recursive: true, force: true });
     },
   };

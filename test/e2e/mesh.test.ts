@@ -39,8 +39,21 @@ async function allReady(ns: string, want: number): Promise<string> {
     const rows = r.stdout.trim().split('\n').filter(Boolean);
     return rows.length > 0 && rows.every((l) => new RegExp(`^\\S+\\s+${want}/${want}\\s+Running\\s`).test(l));
   }, 90_000, 250);
-  assert.ok(ok, `pods of ${ns} not all ${want}/${want} Running:\n${last}`);
+  if (!ok) assert.fail(`pods of ${ns} not all ${want}/${want} Running:\n${last}${await whyNotReady(ns, last)}`);
   return last;
+}
+
+/** For pods of a `get pods` listing that are not Running: their containers' states and the end of their sidecar's log. */
+async function whyNotReady(ns: string, listing: string): Promise<string> {
+  let out = '';
+  for (const line of listing.trim().split('\n')) {
+    const [name, , status] = line.split(/\s+/);
+    if (!name || status === 'Running') continue;
+    const states = await skiff!.kubectl(['-n', ns, 'get', 'pod', name, '-o', 'jsonpath={range .status.initContainerStatuses[*]}{.name} {.restartCount} {.state} {.lastState}{"\\n"}{end}']);
+    const log = await skiff!.kubectl(['-n', ns, 'logs', name, '-c', 'istio-proxy', '--tail', '30']);
+    out += `\n${name}:\n${states.stdout}${log.stdout}${log.stderr}`;
+  }
+  return out;
 }
 
 /** Runs a shell loop in the injected curl pod: `n` calls of curl with the given args, one answer per line. */
