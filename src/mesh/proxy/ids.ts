@@ -1,16 +1,23 @@
 /**
  * Random ids for requests (x-request-id, a UUID v4) and spans (hex trace and span ids), cut from
  * text rendered a batch at a time. Making a string from bytes is a call into node's C++ (~2k
- * instructions); a request needs up to three ids, so each is a slice of text made once per 128 ids
+ * instructions); a request needs up to three ids, so each is a slice of text made once per 16 ids
  * instead (V8 makes a slice of 13 or more characters a view of its parent, not a copy). Measured
  * with three ids and a head made from them: 6.0k instructions a request before, 2.7k after.
+ *
+ * A batch is small so that its text dies young: every id keeps its batch's whole text alive, and
+ * text that outlives two scavenges goes to V8's old space, garbage there until the next full GC.
+ * Batches of 128 lived ~6 ms at full load, as long as a scavenge period, and were most of what a
+ * sidecar's old space gained under load (docs/performance.md).
  */
 import { randomFillSync } from 'node:crypto';
 
 /** Ids per rendered batch. */
-const batch = 128;
+const batch = 16;
+/** Random bytes per batch of hex ids: 16 requests' trace id (16) and span id (8). */
+const hexBytes = 16 * 24;
 const HEX = Uint8Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
-const entropy = Buffer.allocUnsafe(16 * batch);
+const entropy = Buffer.allocUnsafe(Math.max(16 * batch, hexBytes));
 const text = Buffer.allocUnsafe(36 * batch);
 
 let uuids = '';
@@ -20,9 +27,9 @@ let hexAt = 0;
 
 /** `batch` UUID v4s (RFC 9562) in lowercase hex, back to back. */
 function renderUuids(): string {
-  randomFillSync(entropy);
+  randomFillSync(entropy, 0, 16 * batch);
   let j = 0;
-  for (let at = 0; at < entropy.length; at += 16) {
+  for (let at = 0; at < 16 * batch; at += 16) {
     for (let i = 0; i < 16; i++) {
       if (i === 4 || i === 6 || i === 8 || i === 10) text[j++] = 45; // '-'
       let v = entropy[at + i];
@@ -50,8 +57,8 @@ export function newRequestId(): string {
 export function randomHex(bytes: number): string {
   const n = bytes * 2;
   if (hexAt + n > hex.length) {
-    randomFillSync(entropy);
-    hex = entropy.toString('hex');
+    randomFillSync(entropy, 0, hexBytes);
+    hex = entropy.toString('hex', 0, hexBytes);
     hexAt = 0;
   }
   const s = hex.slice(hexAt, hexAt + n);

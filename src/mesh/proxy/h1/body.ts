@@ -11,6 +11,7 @@ import type net from 'node:net';
 import { StringDecoder } from 'node:string_decoder';
 import { SlotEmitter } from './emitter.ts';
 import { noTrailers } from './fields.ts';
+import { keepCopy } from './reads.ts';
 
 /** What pipe() writes to: a Writable, or the proxy's own H1Response. */
 export interface Sink {
@@ -79,7 +80,7 @@ export class H1Body extends SlotEmitter {
    * this call, so readers get a copy they may keep.
    */
   push(view: Buffer): void {
-    const chunk = Buffer.from(view);
+    const chunk = keepCopy(view);
     if (this.#flowing && !this.#paused) return this.#deliver(chunk);
     (this.#queue ??= []).push(chunk);
     this.#queued += chunk.length;

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { connectDirect, directAccepted, readAcceptedDirectly, readBuffer } from './reads.ts';
+import { connectDirect, directAccepted, keepCopy, readAcceptedDirectly, readBuffer } from './reads.ts';
 import { until } from '../../stream/stream.test-helper.ts';
 
 /** A server whose accepted connections read directly into `onBytes`; the dialled side and the accepted one. */
@@ -78,4 +78,15 @@ test('dialled connections: reads go to the handler with their socket, and end/cl
   assert.equal(seen, 'bytes then EOF');
   assert.equal(from, s);
   server.close();
+});
+
+test('keepCopy() copies a view of the shared buffer into a backing store of its own, never a slice of the Buffer pool', () => {
+  readBuffer.write('ok, and more', 0, 'latin1');
+  const copy = keepCopy(readBuffer.subarray(0, 2));
+  readBuffer.write('XX', 0, 'latin1');
+  assert.equal(copy.toString('latin1'), 'ok');
+  // Its own: the whole ArrayBuffer is these two bytes (Buffer.from() would give 2 bytes of an 8 KiB pool slab).
+  assert.equal(copy.byteOffset, 0);
+  assert.equal(copy.buffer.byteLength, 2);
+  assert.notEqual(copy.buffer, keepCopy(readBuffer.subarray(0, 2)).buffer);
 });

@@ -19,7 +19,7 @@
 import { STATUS_CODES } from 'node:http';
 import type net from 'node:net';
 import { adoptForBatch, flushSocket } from './batch.ts';
-import { readAcceptedDirectly } from './reads.ts';
+import { keepCopy, readAcceptedDirectly } from './reads.ts';
 import { H1Body } from './body.ts';
 import { H1Response, type ResponseOwner } from './response.ts';
 import { type H1Head, H1ParseError, H1Parser, type H1Sink, headerObject } from './parser.ts';
@@ -68,7 +68,7 @@ function onDirect(s: Tagged, view: Buffer): boolean {
     return true;
   }
   // Handed over (an upgrade, to node's server, which reads 'data'): through the Readable again.
-  return s.destroyed || s.push(Buffer.from(view));
+  return s.destroyed || s.push(keepCopy(view));
 }
 
 function onEnd(this: Tagged): void {
