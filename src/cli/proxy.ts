@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
+import { boundHeap } from '../mesh/proxy/heap.ts';
 import { Proxy, type ProxyConfig } from '../mesh/proxy/index.ts';
 import { StreamClient } from '../mesh/stream/index.ts';
 import { UsageError } from './args.ts';
@@ -41,6 +42,10 @@ export async function proxyMain(argv: string[]): Promise<number> {
     log: (line) => process.stdout.write(`${line}\n`),
     logEvent: event,
   });
+  // node gives gc() with --expose-gc (the node agent's proxy flags): old space stays within a few MB
+  // of what is live under sustained load (mesh/proxy/heap.ts).
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc) boundHeap({ gc });
   await proxy.start();
   if (staticFile) await proxy.apply(JSON.parse(readFileSync(staticFile, 'utf8')) as ProxyConfig, 'static');
   const stream = address === undefined ? undefined : new StreamClient({

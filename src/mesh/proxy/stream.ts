@@ -14,6 +14,7 @@ import type { CompiledDest, CompiledRoute } from './compile.ts';
 import type { ListenerCtx, Live } from './engine.ts';
 import { F } from './flags.ts';
 import { grpcReplyHeaders, grpcStatusText, httpToGrpcStatus, isGrpcContentType } from './grpc.ts';
+import { heapRequestDone } from './heap.ts';
 import type { H2Response } from './h2-response.ts';
 import { type CompiledOps, noOps } from './headers.ts';
 import type { RequestView } from './match.ts';
@@ -217,6 +218,7 @@ function complete(s: HttpStream): void {
   series.requestBytes.observe(headBytes(s.req) + s.bytesIn);
   series.responseBytes.observe(wire);
   if (s.span) traceEnd(s, status);
+  heapRequestDone();
   if (!s.live.cfg.accessLog) return;
   const h = s.req.headers;
   const sock = s.req.socket;
