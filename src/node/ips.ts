@@ -10,7 +10,7 @@
 import { mkdirSync, readFileSync, chmodSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { isAlive, processStartTime } from './pids.ts';
+import { isSameProcess, processStartTime } from './pids.ts';
 
 /** Address range of pod IPs. */
 export const podNetwork = { prefix: '127.42', first: 2, last: 65_534 } as const;
@@ -100,10 +100,9 @@ export class AddressClaims {
   }
 
   #live(holder: string): boolean {
-    const [pid, start = ''] = holder.split(' ');
+    const [pid, start] = holder.split(' ');
     const n = Number(pid);
-    if (!Number.isInteger(n) || n <= 0 || !isAlive(n)) return false;
-    return !start || processStartTime(n) === undefined || processStartTime(n) === start;
+    return Number.isInteger(n) && n > 0 && isSameProcess(n, start || undefined);
   }
 }
 

@@ -104,6 +104,18 @@ export function readPidFile(dataDir: string): PidRecord[] {
 }
 
 /**
+ * True when `pid` is alive and is still the process that started at `startTime` (a pid is reused
+ * once its process is gone). Without a recorded start time, or without /proc to read one, any live
+ * process of that pid counts.
+ */
+export function isSameProcess(pid: number, startTime: string | undefined): boolean {
+  if (!isAlive(pid)) return false;
+  if (startTime === undefined) return true;
+  const now = processStartTime(pid);
+  return now === undefined || now === startTime;
+}
+
+/**
  * Kills (SIGKILL) every recorded group that is still ours: a live leader only when it started at the
  * recorded time; a dead leader's group id cannot be reused while any member lives, so -pgid then
  * reaches only leftovers of our group (or nothing). Returns the groups signalled.
@@ -112,7 +124,7 @@ export function killRecorded(records: PidRecord[]): number[] {
   const killed: number[] = [];
   for (const r of records) {
     if (!r || !Number.isInteger(r.pgid) || r.pgid <= 1) continue;
-    if (isAlive(r.pgid) && r.startTime !== undefined && processStartTime(r.pgid) !== r.startTime) continue;
+    if (isAlive(r.pgid) && !isSameProcess(r.pgid, r.startTime)) continue;
     if (killGroup(r.pgid, 'SIGKILL')) killed.push(r.pgid);
   }
   return killed;

@@ -11,7 +11,7 @@ import type net from 'node:net';
 import { StringDecoder } from 'node:string_decoder';
 import { SlotEmitter } from './emitter.ts';
 import { noTrailers } from './fields.ts';
-import { keepCopy } from './reads.ts';
+import { keepCopy } from './parser.ts';
 
 /** What pipe() writes to: a Writable, or the proxy's own H1Response. */
 export interface Sink {

@@ -79,6 +79,20 @@ const TRAILERS = 5;
 const UNTIL_CLOSE = 6;
 const DONE = 7;
 
+/**
+ * A copy of (part of) a read that its caller may keep, in a backing store of its own: every byte the
+ * codec keeps past a read (bodies, heads and trailers split across reads, a pipelined rest). Not a
+ * slice of node's Buffer pool, as Buffer.from() makes for small ones: a pool slab of 8 KiB lives for
+ * ~1,000 small copies, long enough under load to be promoted to V8's old space, where it waits for
+ * the next full GC however soon its copies die. A sidecar's RSS grew by 4–5 MB between two full GCs
+ * that way at full load (docs/performance.md); a copy of its own dies young and the scavenge frees it.
+ */
+export function keepCopy(view: Uint8Array): Buffer {
+  const b = Buffer.allocUnsafeSlow(view.length);
+  b.set(view);
+  return b;
+}
+
 const CRLF2 = Buffer.from('\r\n\r\n');
 /** Bytes of a read turned into one string to find and parse a head in (heads are mostly far shorter). */
 const textWindow = 2048;
@@ -404,9 +418,9 @@ export class H1Parser {
       if (e < 0) {
         if (this.#pendingLen + chunk.length > h1Limits.maxHeadBytes + 3) throw new H1ParseError(431, 'request header fields too large');
         if (bareLineEnd(win, this.#pendingLen <= tail.length ? 0 : -1, Math.max(0, tail.length - 1))) throw new H1ParseError(400, 'bare CR or LF in head');
-        parts.push(Buffer.from(chunk));
+        parts.push(keepCopy(chunk));
         this.#pendingLen += chunk.length;
-        this.#tail = Buffer.from(win.subarray(Math.max(0, win.length - 4)));
+        this.#tail = keepCopy(win.subarray(Math.max(0, win.length - 4)));
         return -1;
       }
       end = this.#pendingLen - tail.length + e;
@@ -434,10 +448,10 @@ export class H1Parser {
         // surely too large (the same head split anywhere gets the same answer).
         if (b.length - start > h1Limits.maxHeadBytes + 3) throw new H1ParseError(431, 'request header fields too large');
         if (bareLineEnd(b, start, start)) throw new H1ParseError(400, 'bare CR or LF in head');
-        const kept = Buffer.from(b.subarray(start));
+        const kept = keepCopy(b.subarray(start));
         this.#pending = [kept];
         this.#pendingLen = kept.length;
-        this.#tail = Buffer.from(kept.subarray(Math.max(0, kept.length - 4)));
+        this.#tail = keepCopy(kept.subarray(Math.max(0, kept.length - 4)));
         return -1;
       }
       after = end + 4;
@@ -615,7 +629,7 @@ export class H1Parser {
     if (end < 0) {
       if (b.length - start > h1Limits.maxHeadBytes + 3) throw new H1ParseError(431, 'trailers too large');
       if (bareLineEnd(b, start, prev ? Math.max(0, prev.length - 1) : start)) throw new H1ParseError(400, 'bare CR or LF in trailers');
-      this.#trailerBuf = Buffer.from(b.subarray(start));
+      this.#trailerBuf = keepCopy(b.subarray(start));
       return -1;
     }
     if (end - start > h1Limits.maxHeadBytes) throw new H1ParseError(431, 'trailers too large');

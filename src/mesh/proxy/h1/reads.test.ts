@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { connectDirect, directAccepted, keepCopy, readAcceptedDirectly, readBuffer } from './reads.ts';
+import { keepCopy } from './parser.ts';
+import { connectDirect, directAccepted, readAcceptedDirectly, readBuffer } from './reads.ts';
 import { until } from '../../stream/stream.test-helper.ts';
 
 /** A server whose accepted connections read directly into `onBytes`; the dialled side and the accepted one. */

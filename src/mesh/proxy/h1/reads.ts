@@ -19,19 +19,6 @@ import net from 'node:net';
 /** The buffer every direct read lands in. */
 export const readBuffer = Buffer.allocUnsafe(64 * 1024);
 
-/**
- * A copy of (part of) a read that its caller may keep, in a backing store of its own. Not a slice of
- * node's Buffer pool, as Buffer.from() makes for small ones: a pool slab of 8 KiB lives for ~1,000
- * small copies, long enough under load to be promoted to V8's old space, where it waits for the next
- * full GC however soon its copies die. A sidecar's RSS grew by 4–5 MB between two full GCs that way
- * at full load (docs/performance.md); a copy of its own dies young and is freed by the scavenge.
- */
-export function keepCopy(view: Uint8Array): Buffer {
-  const b = Buffer.allocUnsafeSlow(view.length);
-  b.set(view);
-  return b;
-}
-
 interface Slots {
   buffer: symbol;
   callback: symbol;

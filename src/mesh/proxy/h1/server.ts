@@ -19,10 +19,10 @@
 import { STATUS_CODES } from 'node:http';
 import type net from 'node:net';
 import { adoptForBatch, flushSocket } from './batch.ts';
-import { keepCopy, readAcceptedDirectly } from './reads.ts';
+import { readAcceptedDirectly } from './reads.ts';
 import { H1Body } from './body.ts';
 import { H1Response, type ResponseOwner } from './response.ts';
-import { type H1Head, H1ParseError, H1Parser, type H1Sink, headerObject } from './parser.ts';
+import { type H1Head, H1ParseError, H1Parser, type H1Sink, headerObject, keepCopy } from './parser.ts';
 
 export { H1Response };
 
@@ -171,7 +171,7 @@ export class H1Conn implements H1Sink, ResponseOwner {
         if (this.res && !this.res.finished) {
           // The request is read but its response is not written: keep what follows for later.
           if (off < buf.length) {
-            this.#stash = Buffer.from(buf.subarray(off));
+            this.#stash = keepCopy(buf.subarray(off));
             this.socket.pause();
           }
           return;
