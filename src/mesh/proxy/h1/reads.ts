@@ -6,7 +6,9 @@
  * proxy (docs/performance.md).
  *
  * Reads are handled one at a time, synchronously, so connections can share the buffer; a handler
- * gets a view that is only valid during its call, and copies whatever it keeps.
+ * gets a view that is only valid during its call, and copies whatever it keeps. Each call is
+ * bracketed by batch.ts's readStart/readDone, which write what it queued when it returns at low
+ * load.
  *
  * Connections the proxy dials get this from net.connect's `onread` option. Connections a server
  * accepted have no public way to it: the same two slots `onread` fills are set on the socket,
@@ -15,6 +17,7 @@
  * reads.test.ts checks that this node has them.
  */
 import net from 'node:net';
+import { readDone, readStart } from './batch.ts';
 
 /** The buffer every direct read lands in. */
 export const readBuffer = Buffer.allocUnsafe(64 * 1024);
@@ -45,6 +48,16 @@ type UserBufferHandle = { useUserBuffer?: (b: Uint8Array) => void };
 /** A direct read's handler: the socket and a view of the shared buffer; false stops reading, as a Readable's push. */
 export type OnBytes<S extends net.Socket = net.Socket> = (s: S, view: Buffer) => boolean;
 
+/** One direct read: `onBytes` on a view of the shared buffer, bracketed for batch.ts. */
+function deliver<S extends net.Socket>(s: S, n: number, onBytes: OnBytes<S>): boolean {
+  readStart();
+  try {
+    return onBytes(s, readBuffer.subarray(0, n));
+  } finally {
+    readDone();
+  }
+}
+
 /**
  * Sends the future reads of an accepted connection to `onBytes` through the shared buffer (bytes
  * already buffered in the socket still come as 'data'). Returns false, changing nothing, where this
@@ -56,13 +69,13 @@ export function readAcceptedDirectly<S extends net.Socket>(s: S, onBytes: OnByte
   if (!slots || !handle || typeof handle.useUserBuffer !== 'function' || (s as { encrypted?: boolean }).encrypted) return false;
   const t = s as unknown as Record<symbol, unknown>;
   t[slots.buffer] = readBuffer;
-  t[slots.callback] = (n: number): boolean => onBytes(s, readBuffer.subarray(0, n));
+  t[slots.callback] = (n: number): boolean => deliver(s, n, onBytes);
   handle.useUserBuffer(readBuffer);
   return true;
 }
 
 /** Dials a connection whose reads go to `onBytes(socket, view)` through the shared buffer (it emits no 'data'). */
 export function connectDirect(opts: net.TcpNetConnectOpts, onBytes: OnBytes): net.Socket {
-  const s: net.Socket = net.connect({ ...opts, onread: { buffer: readBuffer, callback: (n: number) => onBytes(s, readBuffer.subarray(0, n)) } });
+  const s: net.Socket = net.connect({ ...opts, onread: { buffer: readBuffer, callback: (n: number) => deliver(s, n, onBytes) } });
   return s;
 }
