@@ -10,7 +10,7 @@
  * Batches of 128 lived ~6 ms at full load, as long as a scavenge period, and were most of what a
  * sidecar's old space gained under load (docs/performance.md).
  *
- * The random bytes come from a pool filled 4 KiB at a time, as Envoy's random generator buffers
+ * The random bytes come from a pool filled 6 KiB at a time, as Envoy's random generator buffers
  * its RAND_bytes: each randomFillSync is a crypto job (an AsyncWrap, a call into OpenSSL), and one
  * per batch of 16 was ~3.5 % of a sidecar's user time at 1,000 rps. The pool is long-lived but
  * fixed; only the rendered text is made per batch.
