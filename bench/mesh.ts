@@ -32,7 +32,7 @@ import { setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { clientSidecarConfig, FQDN, get, type Proc, serverSidecarConfig, startBackend, startHaproxy, startNginxProxy, startNodeProxy, startRawProxy, startSidecar } from './mesh-paths.ts';
 import { paced } from './paced.ts';
-import { cpuBusySeconds, cpuSeconds, freePort, have, median, pct, pinHigh, pinSelf, Procs, pssKB, raisedPriority, rssKB } from './util.ts';
+import { cpuBusySeconds, cpuSeconds, cpuStealSeconds, freePort, have, median, pct, pinHigh, pinSelf, Procs, pssKB, raisedPriority, rssKB } from './util.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const MAX_SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -62,6 +62,8 @@ interface Run {
   proxyCpu: number[];
   backendCpu: number;
   foreign: number;
+  /** CPU 0's steal time: the hypervisor ran another guest while this one wanted the CPU. */
+  steal: number;
   requests: number;
   seconds: number;
   queued?: number;
@@ -86,14 +88,14 @@ function wrk(args: string[]): Promise<string> {
 }
 
 /** CPU counters of everything on CPU 0 that belongs to the path, read at once. */
-function counters(path: Path, backend: Proc): { proxies: number[]; backend: number; cpu0: number } {
-  return { proxies: path.proxies.map(cpuOf), backend: cpuOf(backend), cpu0: cpuBusySeconds(0) };
+function counters(path: Path, backend: Proc): { proxies: number[]; backend: number; cpu0: number; steal0: number } {
+  return { proxies: path.proxies.map(cpuOf), backend: cpuOf(backend), cpu0: cpuBusySeconds(0), steal0: cpuStealSeconds(0) };
 }
 
-function delta(a: ReturnType<typeof counters>, b: ReturnType<typeof counters>): Pick<Run, 'proxyCpu' | 'backendCpu' | 'foreign'> {
+function delta(a: ReturnType<typeof counters>, b: ReturnType<typeof counters>): Pick<Run, 'proxyCpu' | 'backendCpu' | 'foreign' | 'steal'> {
   const proxyCpu = b.proxies.map((v, i) => v - a.proxies[i]);
   const backendCpu = b.backend - a.backend;
-  return { proxyCpu, backendCpu, foreign: b.cpu0 - a.cpu0 - backendCpu - proxyCpu.reduce((x, y) => x + y, 0) };
+  return { proxyCpu, backendCpu, foreign: b.cpu0 - a.cpu0 - backendCpu - proxyCpu.reduce((x, y) => x + y, 0), steal: b.steal0 - a.steal0 };
 }
 
 async function maxLoad(path: Path, backend: Proc): Promise<Run> {
@@ -223,12 +225,12 @@ async function dataplane(): Promise<void> {
       for (const p of order) {
         const r = await maxLoad(p, backend);
         record(`${p.key} max`, r);
-        process.stdout.write(`round ${round} ${p.key} max: ${fmt(r.rps)} rps, p50 ${fmt(r.p50)} µs, proxy CPU ${fmt(sum(r.proxyCpu) / r.requests * 1e6, 1)} µs/req, errors ${r.errors}, foreign CPU0 ${r.foreign.toFixed(2)} s\n`);
+        process.stdout.write(`round ${round} ${p.key} max: ${fmt(r.rps)} rps, p50 ${fmt(r.p50)} µs, proxy CPU ${fmt(sum(r.proxyCpu) / r.requests * 1e6, 1)} µs/req, errors ${r.errors}, foreign CPU0 ${r.foreign.toFixed(2)} s, steal ${r.steal.toFixed(2)} s\n`);
       }
       for (const p of order) {
         const r = await pacedLoad(p, backend);
         record(`${p.key} 1k`, r);
-        process.stdout.write(`round ${round} ${p.key} 1k: ${fmt(r.rps)} rps, p50 ${fmt(r.p50)} µs, p99 ${fmt(r.p99)} µs, proxy CPU ${fmt(sum(r.proxyCpu) / r.requests * 1e6, 1)} µs/req, queued ${r.queued}, unfinished ${r.unfinished}, timer late p99 ${fmt(r.lateP99 ?? 0)} µs, errors ${r.errors}, foreign CPU0 ${r.foreign.toFixed(2)} s\n`);
+        process.stdout.write(`round ${round} ${p.key} 1k: ${fmt(r.rps)} rps, p50 ${fmt(r.p50)} µs, p99 ${fmt(r.p99)} µs, proxy CPU ${fmt(sum(r.proxyCpu) / r.requests * 1e6, 1)} µs/req, queued ${r.queued}, unfinished ${r.unfinished}, timer late p99 ${fmt(r.lateP99 ?? 0)} µs, errors ${r.errors}, foreign CPU0 ${r.foreign.toFixed(2)} s, steal ${r.steal.toFixed(2)} s\n`);
       }
     }
     clearInterval(sampler.timer);
@@ -312,6 +314,7 @@ function report(paths: Path[], results: Map<string, Run[]>, idle: Map<string, nu
     );
   }
   out.push('', `CPU 0 busy time not used by the path's processes (foreign load), median per run: ${paths.map((p) => `${p.key} ${med(`${p.key} max`, (r) => r.foreign).toFixed(2)} s / ${med(`${p.key} 1k`, (r) => r.foreign).toFixed(2)} s`).join('; ')} (max / 1k)`);
+  out.push(`CPU 0 steal time (the hypervisor running another guest), worst run: ${paths.map((p) => `${p.key} ${Math.max(...results.get(`${p.key} max`)!.map((r) => r.steal)).toFixed(2)} s / ${Math.max(...results.get(`${p.key} 1k`)!.map((r) => r.steal)).toFixed(2)} s`).join('; ')} (max / 1k)`);
   out.push(`Paced generator: requests queued for a free connection (sum) ${paths.map((p) => `${p.key} ${sum(results.get(`${p.key} 1k`)!.map((r) => r.queued ?? 0))}`).join(', ')}; timer lateness p99 (median) ${fmt(median(paths.flatMap((p) => results.get(`${p.key} 1k`)!.map((r) => r.lateP99 ?? 0))))} µs`);
   out.push(`Backend CPU µs/req at max (median): ${paths.map((p) => `${p.key} ${fmt(med(`${p.key} max`, (r) => (r.backendCpu / r.requests) * 1e6), 1)}`).join(', ')}`);
   return `${out.join('\n')}\n`;

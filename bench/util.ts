@@ -106,13 +106,23 @@ export function ownCpuSeconds(pid: number): number {
   return f ? (Number(f[11]) + Number(f[12])) / ticks : 0;
 }
 
-/** Busy seconds of one CPU from /proc/stat (everything but idle and iowait). */
-export function cpuBusySeconds(cpu: number): number {
+/** One CPU's /proc/stat counters (user nice system idle iowait irq softirq steal ...), in ticks. */
+function cpuTicks(cpu: number): number[] {
   const line = readFileSync('/proc/stat', 'utf8').split('\n').find((l) => l.startsWith(`cpu${cpu} `));
-  if (!line) return 0;
-  const v = line.trim().split(/\s+/).slice(1).map(Number);
+  return line ? line.trim().split(/\s+/).slice(1).map(Number) : [];
+}
+
+/** Busy seconds of one CPU from /proc/stat (everything but idle, iowait and steal). */
+export function cpuBusySeconds(cpu: number): number {
+  const v = cpuTicks(cpu);
+  if (v.length === 0) return 0;
   const total = v.reduce((a, b) => a + b, 0);
-  return (total - v[3] - (v[4] ?? 0)) / ticks;
+  return (total - v[3] - (v[4] ?? 0) - (v[7] ?? 0)) / ticks;
+}
+
+/** Seconds the hypervisor ran something else while one CPU wanted to run (steal, /proc/stat). */
+export function cpuStealSeconds(cpu: number): number {
+  return (cpuTicks(cpu)[7] ?? 0) / ticks;
 }
 
 /** A process and its live descendants (nginx's master and worker, a shell's children), from /proc. */
