@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
 import { Writable } from 'node:stream';
+import { flushingInline, quietFlushes } from './batch.ts';
 import { type Fallback, type H1Handler, type H1Request, type H1Response, H1Server } from './server.ts';
 import { unchunk, Wire } from './wire.test-helper.ts';
 
@@ -356,6 +357,31 @@ test('H1Server answers a burst of pipelined requests, some answered later, in or
   const text = await c.until((t) => t.endsWith('/29;'));
   const bodies = text.split('\r\n\r\n').slice(1).map((part) => part.slice(0, part.indexOf(';')));
   assert.deepEqual(bodies, Array.from({ length: 30 }, (_, i) => `/${i}`));
+  c.sock.destroy();
+});
+
+test('H1Server keeps order once answers leave at the end of each read (low-load flushing), pipelined bursts included', async () => {
+  const { port } = await serve((req, res) => {
+    const answer = (): void => {
+      res.writeHead(200, ['content-length', String(req.url.length + 1)]);
+      res.end(`${req.url};`);
+    };
+    if (req.url.endsWith('3')) setImmediate(answer);
+    else answer();
+  });
+  const c = connect(port);
+  // One request per read, answered in its read: the flushes find one socket each and go inline.
+  for (let i = 0; i < quietFlushes + 4; i++) {
+    c.write(GET(`/one${i}`));
+    await c.until((t) => t.endsWith(`/one${i};`));
+  }
+  assert.equal(flushingInline(), true, 'single-request polls switch to flushing at the end of the read');
+  let burst = '';
+  for (let i = 0; i < 20; i++) burst += GET(`/${i}`);
+  c.write(burst);
+  const text = await c.until((t) => t.endsWith('/19;'));
+  const bodies = text.split('\r\n\r\n').slice(1).map((part) => part.slice(0, part.indexOf(';')));
+  assert.deepEqual(bodies.slice(-20), Array.from({ length: 20 }, (_, i) => `/${i}`));
   c.sock.destroy();
 });
 
