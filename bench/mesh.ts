@@ -247,6 +247,7 @@ const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
 /** The markdown tables of docs/performance.md's Mesh section. */
 function report(paths: Path[], results: Map<string, Run[]>, idle: Map<string, number>, peak: Map<string, number>, pss: Map<string, number>, backendKind: string): string {
   const med = (k: string, f: (r: Run) => number): number => (results.has(k) ? median(results.get(k)!.map(f)) : NaN);
+  const worst = (k: string, f: (r: Run) => number): number => (results.has(k) ? Math.max(...results.get(k)!.map(f)) : NaN);
   const range = (k: string, f: (r: Run) => number): string => {
     const v = results.get(k)!.map(f);
     return `${fmt(Math.min(...v))}–${fmt(Math.max(...v))}`;
@@ -314,7 +315,7 @@ function report(paths: Path[], results: Map<string, Run[]>, idle: Map<string, nu
     );
   }
   out.push('', `CPU 0 busy time not used by the path's processes (foreign load), median per run: ${paths.map((p) => `${p.key} ${med(`${p.key} max`, (r) => r.foreign).toFixed(2)} s / ${med(`${p.key} 1k`, (r) => r.foreign).toFixed(2)} s`).join('; ')} (max / 1k)`);
-  out.push(`CPU 0 steal time (the hypervisor running another guest), worst run: ${paths.map((p) => `${p.key} ${Math.max(...results.get(`${p.key} max`)!.map((r) => r.steal)).toFixed(2)} s / ${Math.max(...results.get(`${p.key} 1k`)!.map((r) => r.steal)).toFixed(2)} s`).join('; ')} (max / 1k)`);
+  out.push(`CPU 0 steal time (the hypervisor running another guest), worst run: ${paths.map((p) => `${p.key} ${worst(`${p.key} max`, (r) => r.steal).toFixed(2)} s / ${worst(`${p.key} 1k`, (r) => r.steal).toFixed(2)} s`).join('; ')} (max / 1k)`);
   out.push(`Paced generator: requests queued for a free connection (sum) ${paths.map((p) => `${p.key} ${sum(results.get(`${p.key} 1k`)!.map((r) => r.queued ?? 0))}`).join(', ')}; timer lateness p99 (median) ${fmt(median(paths.flatMap((p) => results.get(`${p.key} 1k`)!.map((r) => r.lateP99 ?? 0))))} µs`);
   out.push(`Backend CPU µs/req at max (median): ${paths.map((p) => `${p.key} ${fmt(med(`${p.key} max`, (r) => (r.backendCpu / r.requests) * 1e6), 1)}`).join(', ')}`);
   return `${out.join('\n')}\n`;
