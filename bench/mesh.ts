@@ -9,9 +9,9 @@
  *   haproxy 1/2     the same shapes with HAProxy (mode http), one and two chained processes
  *   nginx 1/2       the same shapes with nginx (proxy_pass, upstream keepalive)
  *   raw 1/2         the floor of any Node proxy: a raw-socket forwarder that only finds the head's
- *                   end, adds two headers and relays (mesh-paths.ts startRawProxy), one and two
- *                   chained processes; the target table shows whether this floor itself meets each
- *                   target (BENCH_RAW_FLOOR=0 leaves it out)
+ *                   end, adds two headers and relays, with the sidecar's direct reads and writes
+ *                   (mesh-paths.ts startRawProxy), one and two chained processes; the target table
+ *                   shows whether this floor itself meets each target (BENCH_RAW_FLOOR=0 leaves it out)
  *   node 1          a naive node:http proxy (keep-alive agent, nothing else), the earlier floor
  *                   (only with BENCH_NODE_FLOOR=1)
  * Load points, in interleaved rounds (path order rotated every round):
