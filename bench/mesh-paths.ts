@@ -265,6 +265,15 @@ net.createServer({ noDelay: true }, (d) => {
   return startNodeScript(procs, label, ip, port, src);
 }
 
+/** The lean sidecar sketch (bench/lean-sketch.mjs), with the sidecar's node flags, on CPU 0. */
+export async function startLeanSketch(procs: Procs, label: string, ip: string, port: number, upstream: { ip: string; port: number }): Promise<Proc> {
+  const file = fileURLToPath(new URL('./lean-sketch.mjs', import.meta.url));
+  const p = procs.start([...pinHigh(0), process.execPath, ...proxyNodeFlags, file, ip, String(port), upstream.ip, String(upstream.port)]);
+  await firstLine(p);
+  await waitServing(label, ip, port, FQDN);
+  return { label, pids: [p.pid!] };
+}
+
 /** Runs a Node program given as source on CPU 0; resolves once it printed its first line and serves `ip:port`. */
 async function startNodeScript(procs: Procs, label: string, ip: string, port: number, src: string): Promise<Proc> {
   const p = procs.start([...pinHigh(0), process.execPath, '--input-type=module', '-e', src]);

@@ -14,6 +14,8 @@
  *                   shows whether this floor itself meets each target (BENCH_RAW_FLOOR=0 leaves it out)
  *   node 1          a naive node:http proxy (keep-alive agent, nothing else), the earlier floor
  *                   (only with BENCH_NODE_FLOOR=1)
+ *   lean 1          a lean sidecar sketch (bench/lean-sketch.mjs): the floor's I/O plus a server
+ *                   sidecar's unskippable per-request work, straight-line (only with BENCH_LEAN=1)
  * Load points, in interleaved rounds (path order rotated every round):
  *   max      `wrk -t1 -c16 -d5s` (1 s warm-up): the most requests one core (CPU 0, where the
  *            backend and every proxy of the path run) can carry, and CPU per request;
@@ -30,7 +32,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { clientSidecarConfig, FQDN, get, type Proc, serverSidecarConfig, startBackend, startHaproxy, startNginxProxy, startNodeProxy, startRawProxy, startSidecar } from './mesh-paths.ts';
+import { clientSidecarConfig, FQDN, get, type Proc, serverSidecarConfig, startBackend, startHaproxy, startNginxProxy, startLeanSketch, startNodeProxy, startRawProxy, startSidecar } from './mesh-paths.ts';
 import { paced } from './paced.ts';
 import { cpuBusySeconds, cpuSeconds, cpuStealSeconds, freePort, have, median, pct, pinHigh, pinSelf, Procs, pssKB, raisedPriority, rssKB } from './util.ts';
 
@@ -149,7 +151,7 @@ async function dataplane(): Promise<void> {
   const procs = new Procs();
   const tmp = mkdtempSync(join(tmpdir(), 'skiff-bench-mesh-'));
   const net = randomNet();
-  const ip = { app: `${net}10`, server: `${net}11`, client: `${net}12`, clientApp: `${net}13`, haA: `${net}20`, haB: `${net}21`, ngA: `${net}30`, ngB: `${net}31`, node: `${net}40`, rawA: `${net}50`, rawB: `${net}51` };
+  const ip = { app: `${net}10`, server: `${net}11`, client: `${net}12`, clientApp: `${net}13`, haA: `${net}20`, haB: `${net}21`, ngA: `${net}30`, ngB: `${net}31`, node: `${net}40`, rawA: `${net}50`, rawB: `${net}51`, lean: `${net}60` };
   const sampler: { timer?: NodeJS.Timeout } = {};
   try {
     const port = await freePort(ip.app);
@@ -197,6 +199,11 @@ async function dataplane(): Promise<void> {
       const nodePort = await freePort(ip.node);
       const nodeProxy = await startNodeProxy(procs, 'node proxy', ip.node, nodePort, { ip: ip.app, port });
       paths.push({ key: 'node1', name: 'naive Node proxy, 1 hop (floor)', hops: 1, host: ip.node, port: nodePort, authority, proxies: [nodeProxy] });
+    }
+    if (process.env.BENCH_LEAN === '1') {
+      const leanPort = await freePort(ip.lean);
+      const lean = await startLeanSketch(procs, 'lean sketch', ip.lean, leanPort, { ip: ip.app, port });
+      paths.push({ key: 'lean1', name: 'lean sidecar sketch, 1 hop', hops: 1, host: ip.lean, port: leanPort, authority, proxies: [lean] });
     }
 
     // RSS: idle now, then the peak of every proxy process while load runs.
@@ -284,7 +291,7 @@ function report(paths: Path[], results: Map<string, Run[]>, idle: Map<string, nu
   const has = (k: string): boolean => results.has(`${k} max`);
   const ratio = (a: number, b: number): string => (Number.isFinite(a / b) ? (a / b).toFixed(2) : '—');
   out.push('', '| ratio | max rps | proxy CPU/req at max | added p50 at 1,000 rps | added p99 at 1,000 rps | proxy CPU/req at 1,000 rps |', '|---|---|---|---|---|---|');
-  for (const [a, b] of [['skiff1', 'haproxy1'], ['skiff2', 'haproxy2'], ['skiff1', 'nginx1'], ['skiff2', 'nginx2'], ['skiff1', 'raw1'], ['skiff2', 'raw2'], ['raw1', 'haproxy1'], ['raw2', 'haproxy2'], ['skiff1', 'node1'], ['node1', 'haproxy1'], ['nginx1', 'haproxy1'], ['nginx2', 'haproxy2']]) {
+  for (const [a, b] of [['skiff1', 'haproxy1'], ['skiff2', 'haproxy2'], ['skiff1', 'nginx1'], ['skiff2', 'nginx2'], ['skiff1', 'raw1'], ['skiff2', 'raw2'], ['raw1', 'haproxy1'], ['raw2', 'haproxy2'], ['skiff1', 'node1'], ['node1', 'haproxy1'], ['skiff1', 'lean1'], ['lean1', 'haproxy1'], ['lean1', 'raw1'], ['nginx1', 'haproxy1'], ['nginx2', 'haproxy2']]) {
     if (!has(a) || !has(b)) continue;
     const name = (k: string): string => paths.find((p) => p.key === k)!.name;
     out.push(`| ${name(a)} / ${name(b)} | ${ratio(med(`${a} max`, (r) => r.rps), med(`${b} max`, (r) => r.rps))} | ${ratio(cpuUs(`${a} max`), cpuUs(`${b} max`))} | ${ratio(added(`${a} 1k`, (r) => r.p50), added(`${b} 1k`, (r) => r.p50))} | ${ratio(added(`${a} 1k`, (r) => r.p99), added(`${b} 1k`, (r) => r.p99))} | ${ratio(cpuUs(`${a} 1k`), cpuUs(`${b} 1k`))} |`);
