@@ -1,8 +1,7 @@
 /**
- * A lean HTTP/1.1 sidecar sketch, for bench/mesh.ts with BENCH_LEAN=1: the raw floor's I/O (one
- * shared read buffer, writes to the socket's handle, as src/mesh/proxy/h1/reads.ts and writes.ts)
- * plus the per-request work a server sidecar cannot skip, written straight-line with no objects or
- * events per request beyond one exchange record:
+ * A lean HTTP/1.1 sidecar sketch, for bench/mesh.ts with BENCH_LEAN=1: the raw floor's I/O
+ * (direct-io.mjs, the sidecar's own) plus the per-request work a server sidecar cannot skip,
+ * written straight-line with no objects or events per request beyond one exchange record:
  * - the request head parsed whole: request line, every header line checked by one regex (as
  *   h1/parser.ts does), names lowercased, values trimmed;
  * - routing: Host looked up in a map of domains, first route whose prefix matches, its cluster, an
@@ -19,27 +18,9 @@
  */
 import net from 'node:net';
 import { randomFillSync } from 'node:crypto';
+import { connectDirect, readAccepted, send } from './direct-io.mjs';
 
 const [ip, port, upIp, upPort] = process.argv.slice(2);
-const shared = Buffer.allocUnsafe(65536);
-const own = Object.getOwnPropertySymbols(new net.Socket());
-const kBuffer = own.find((k) => k.description === 'kBuffer');
-const kBufferCb = own.find((k) => k.description === 'kBufferCb');
-const wrap = process.binding('stream_wrap');
-let writeReq = newWriteReq();
-
-function newWriteReq() {
-  const r = new wrap.WriteWrap();
-  r.oncomplete = () => {};
-  return r;
-}
-
-function send(s, text) {
-  const h = s._handle;
-  if (!h || s.connecting || s.writableLength !== 0 || h.writeQueueSize !== 0) return void s.write(text, 'latin1');
-  if (h.writeLatin1String(writeReq, text) !== 0) s.destroy();
-  else if (wrap.streamBaseState[wrap.kLastWriteWasAsync] !== 0) writeReq = newWriteReq();
-}
 
 const TOKEN = "[!#$%&'*+\\-.^_`|~0-9A-Za-z]+";
 const LINE = `${TOKEN}:[^\\x00-\\x08\\x0a-\\x1f\\x7f]*`;
@@ -113,8 +94,9 @@ const vhost = { routes: [{ prefix: '/', cluster, statsKey: 'reporter="destinatio
 const domains = new Map();
 for (const h of ['backend.bench.svc.cluster.local', `backend.bench.svc.cluster.local:${upPort}`, `${ip}:${port}`]) domains.set(h, vhost);
 
-function onResponse(u, n) {
-  const text = shared.latin1Slice(0, n);
+function onResponse(u, view) {
+  const n = view.length;
+  const text = view.latin1Slice(0, n);
   const end = text.indexOf('\r\n\r\n');
   const x = u.exchange;
   if (end < 0 || !x) throw new Error('response split across reads (not handled by the sketch)');
@@ -140,7 +122,7 @@ function onResponse(u, n) {
 function connection(c) {
   const idle = c.idle.pop();
   if (idle) return idle;
-  const u = net.connect({ port: Number(upPort), host: upIp, onread: { buffer: shared, callback: (n) => onResponse(u, n) } });
+  const u = connectDirect(upIp, Number(upPort), onResponse);
   u.setNoDelay(true);
   u.exchange = null;
   u.on('error', () => {});
@@ -152,8 +134,9 @@ function connection(c) {
   return u;
 }
 
-function onRequest(d, n) {
-  const text = shared.latin1Slice(0, n);
+function onRequest(d, view) {
+  const n = view.length;
+  const text = view.latin1Slice(0, n);
   const end = text.indexOf('\r\n\r\n');
   if (end < 0 || end + 4 !== n) throw new Error('request split across reads or pipelined (not handled by the sketch)');
   const le = text.indexOf('\r\n');
@@ -190,8 +173,6 @@ function onRequest(d, n) {
 net
   .createServer({ noDelay: true }, (d) => {
     d.on('error', () => {});
-    d[kBuffer] = shared;
-    d[kBufferCb] = (n) => onRequest(d, n);
-    d._handle.useUserBuffer(shared);
+    readAccepted(d, onRequest);
   })
   .listen(Number(port), ip, () => console.log('ready'));

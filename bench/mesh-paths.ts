@@ -178,97 +178,24 @@ s.listen(${port}, ${JSON.stringify(ip)}, () => console.log('ready'));`;
 }
 
 /**
- * The floor of any Node proxy here: a raw-socket HTTP/1.1 forwarder with none of a sidecar's work.
- * It finds the end of each request head, adds two headers (x-forwarded-proto, x-request-id) and
- * writes the head to an idle keep-alive upstream connection (a LIFO pool); it reads the response
- * head's Content-Length, waits for the whole body and writes head (plus `server: envoy`) and body
- * back in one latin1 string. GET-style requests without bodies and Content-Length responses only:
- * what the benchmark sends and the backend answers. One write and one read per direction, as a
- * sidecar and HAProxy make.
- *
- * Its I/O is the sidecar's own (src/mesh/proxy/h1/reads.ts and writes.ts): reads land in one
- * shared buffer (net's `onread`, and the same two slots for accepted connections) and writes go to
- * the socket's handle past the Writable. With node's 'data' events and `socket.write` instead, the
- * floor cost ~15 µs more a request at 1,000 rps than the cheapest Node forwarder (docs/performance.md).
- * Where this node lacks either, it falls back to them.
+ * The floor of any Node proxy here (bench/raw-floor.mjs): a raw-socket HTTP/1.1 forwarder with none
+ * of a sidecar's work and the sidecar's own direct I/O (bench/direct-io.mjs). Until 2026-11-27 it
+ * read through 'data' events and wrote through `socket.write`, which cost ~15 µs more a request at
+ * 1,000 rps than the cheapest Node forwarder (docs/performance.md).
  */
-export async function startRawProxy(procs: Procs, label: string, ip: string, port: number, upstream: { ip: string; port: number }): Promise<Proc> {
-  const src = `import net from 'node:net';
-const shared = Buffer.allocUnsafe(65536);
-const own = Object.getOwnPropertySymbols(new net.Socket());
-const kBuffer = own.find((k) => k.description === 'kBuffer');
-const kBufferCb = own.find((k) => k.description === 'kBufferCb');
-let wrap;
-try { wrap = process.binding('stream_wrap'); } catch {}
-let req = wrap && new wrap.WriteWrap();
-if (req) req.oncomplete = () => {};
-function send(s, text) {
-  const h = s._handle;
-  if (!req || !h || s.connecting || s.writableLength !== 0 || h.writeQueueSize !== 0) return s.write(text, 'latin1');
-  const err = h.writeLatin1String(req, text);
-  if (err !== 0) s.destroy();
-  else if (wrap.streamBaseState[wrap.kLastWriteWasAsync] !== 0) { req = new wrap.WriteWrap(); req.oncomplete = () => {}; }
-}
-// Bytes of a head or body split across reads are copied out of the shared buffer until the rest comes.
-function gather(s, view) {
-  if (!s.buf) return view;
-  const b = Buffer.concat([s.buf, view]);
-  s.buf = null;
-  return b;
-}
-const idle = [];
-let ids = 0;
-function upBytes(u, view) {
-  const buf = gather(u, view);
-  const end = buf.indexOf('\\r\\n\\r\\n');
-  if (end < 0) { u.buf = Buffer.from(buf); return true; }
-  const head = buf.latin1Slice(0, end);
-  const m = /\\r\\ncontent-length: *(\\d+)/i.exec(head);
-  const total = end + 4 + (m ? Number(m[1]) : 0);
-  if (buf.length < total) { u.buf = Buffer.from(buf); return true; }
-  const d = u.down;
-  u.down = null;
-  idle.push(u);
-  send(d, head + '\\r\\nserver: envoy\\r\\n\\r\\n' + buf.latin1Slice(end + 4, total));
-  return true;
-}
-function upstream() {
-  const u = idle.pop();
-  if (u) return u;
-  const c = net.connect({ port: ${upstream.port}, host: ${JSON.stringify(upstream.ip)}, onread: { buffer: shared, callback: (n) => upBytes(c, shared.subarray(0, n)) } });
-  c.setNoDelay(true);
-  c.buf = null;
-  c.down = null;
-  c.on('error', () => {});
-  c.on('close', () => { const i = idle.indexOf(c); if (i >= 0) idle.splice(i, 1); if (c.down) c.down.destroy(); });
-  return c;
-}
-function downBytes(d, view) {
-  const buf = gather(d, view);
-  const end = buf.indexOf('\\r\\n\\r\\n');
-  if (end < 0) { d.buf = Buffer.from(buf); return true; }
-  if (end + 4 < buf.length) d.buf = Buffer.from(buf.subarray(end + 4));
-  const u = upstream();
-  u.down = d;
-  send(u, buf.latin1Slice(0, end) + '\\r\\nx-forwarded-proto: http\\r\\nx-request-id: ' + (++ids).toString(16) + '\\r\\n\\r\\n');
-  return true;
-}
-net.createServer({ noDelay: true }, (d) => {
-  d.buf = null;
-  d.on('error', () => {});
-  if (kBuffer && kBufferCb && d._handle && typeof d._handle.useUserBuffer === 'function') {
-    d[kBuffer] = shared;
-    d[kBufferCb] = (n) => downBytes(d, shared.subarray(0, n));
-    d._handle.useUserBuffer(shared);
-  } else d.on('data', (chunk) => downBytes(d, chunk));
-}).listen(${port}, ${JSON.stringify(ip)}, () => console.log('ready'));`;
-  return startNodeScript(procs, label, ip, port, src);
+export function startRawProxy(procs: Procs, label: string, ip: string, port: number, upstream: { ip: string; port: number }): Promise<Proc> {
+  return startNodeFile(procs, label, ip, port, 'raw-floor.mjs', [], upstream);
 }
 
-/** The lean sidecar sketch (bench/lean-sketch.mjs), with the sidecar's node flags, on CPU 0. */
-export async function startLeanSketch(procs: Procs, label: string, ip: string, port: number, upstream: { ip: string; port: number }): Promise<Proc> {
-  const file = fileURLToPath(new URL('./lean-sketch.mjs', import.meta.url));
-  const p = procs.start([...pinHigh(0), process.execPath, ...proxyNodeFlags, file, ip, String(port), upstream.ip, String(upstream.port)]);
+/** The lean sidecar sketch (bench/lean-sketch.mjs), with the sidecar's node flags. */
+export function startLeanSketch(procs: Procs, label: string, ip: string, port: number, upstream: { ip: string; port: number }): Promise<Proc> {
+  return startNodeFile(procs, label, ip, port, 'lean-sketch.mjs', proxyNodeFlags, upstream);
+}
+
+/** Runs bench/`file` (args: ip port upstream-ip upstream-port) on CPU 0; resolves once it printed its first line and serves `ip:port`. */
+async function startNodeFile(procs: Procs, label: string, ip: string, port: number, file: string, flags: readonly string[], upstream: { ip: string; port: number }): Promise<Proc> {
+  const path = fileURLToPath(new URL(`./${file}`, import.meta.url));
+  const p = procs.start([...pinHigh(0), process.execPath, ...flags, path, ip, String(port), upstream.ip, String(upstream.port)]);
   await firstLine(p);
   await waitServing(label, ip, port, FQDN);
   return { label, pids: [p.pid!] };
