@@ -60,13 +60,14 @@ function finalizeTerminatingPods(registry: Registry): Closeable {
   });
 }
 
-/** Polls `fn` until it returns a truthy value; throws with `what` after the deadline. */
-export async function waitFor<T>(what: string, fn: () => T | undefined | false | null, timeoutMs = 10_000): Promise<T> {
+/** Polls `fn` (sync or async) until it returns a truthy value; throws with `what` after the deadline. */
+export async function waitFor<T>(what: string, fn: () => T | undefined | false | null | Promise<T | undefined | false | null>, timeoutMs = 10_000): Promise<T> {
   const end = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
     try {
-      const v = fn();
+      // Awaited, so an async check is retried until it resolves truthy (not taken as a truthy promise).
+      const v = await fn();
       if (v) return v;
     } catch (e) {
       last = e;
