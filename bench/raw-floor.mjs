@@ -15,7 +15,7 @@ const [ip, port, upIp, upPort] = process.argv.slice(2);
 const idle = [];
 let ids = 0;
 
-/** Bytes of a head or body split across reads are copied out of the shared buffer until the rest comes. */
+/** Bytes of a head or body split across reads are copied out of the shared buffer (keep) until the rest comes (gather). */
 function gather(s, view) {
   if (!s.buf) return view;
   const b = Buffer.concat([s.buf, view]);
@@ -23,20 +23,19 @@ function gather(s, view) {
   return b;
 }
 
+function keep(s, bytes) {
+  s.buf = Buffer.from(bytes);
+  return true;
+}
+
 function onResponse(u, view) {
   const buf = gather(u, view);
   const end = buf.indexOf('\r\n\r\n');
-  if (end < 0) {
-    u.buf = Buffer.from(buf);
-    return true;
-  }
+  if (end < 0) return keep(u, buf);
   const head = buf.latin1Slice(0, end);
   const m = /\r\ncontent-length: *(\d+)/i.exec(head);
   const total = end + 4 + (m ? Number(m[1]) : 0);
-  if (buf.length < total) {
-    u.buf = Buffer.from(buf);
-    return true;
-  }
+  if (buf.length < total) return keep(u, buf);
   const d = u.down;
   u.down = null;
   idle.push(u);
@@ -63,11 +62,8 @@ function upstream() {
 function onRequest(d, view) {
   const buf = gather(d, view);
   const end = buf.indexOf('\r\n\r\n');
-  if (end < 0) {
-    d.buf = Buffer.from(buf);
-    return true;
-  }
-  if (end + 4 < buf.length) d.buf = Buffer.from(buf.subarray(end + 4));
+  if (end < 0) return keep(d, buf);
+  if (end + 4 < buf.length) keep(d, buf.subarray(end + 4));
   const u = upstream();
   u.down = d;
   send(u, `${buf.latin1Slice(0, end)}\r\nx-forwarded-proto: http\r\nx-request-id: ${(++ids).toString(16)}\r\n\r\n`);
