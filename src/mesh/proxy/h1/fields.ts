@@ -108,12 +108,20 @@ const singleValued = new Set([
   'expires',
 ]);
 
-/** The header object node's IncomingMessage.headers would hold for these raw pairs. */
+/**
+ * The header object node's IncomingMessage.headers would hold for these raw pairs. Without a
+ * prototype, so V8 keeps it a dictionary: every header object has the one map whatever names it
+ * holds, and the router's reads of it stay monomorphic. An object literal gets a map per set and
+ * order of names, so a client sending other headers than the last deoptimized every function that
+ * reads them, and ran them unoptimized until V8 recompiled them (docs/performance.md).
+ */
 export function headerObject(raw: string[]): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
+  const out: Record<string, string | string[]> = Object.create(null);
   for (let i = 0; i < raw.length; i += 2) {
     // Names from the parsers are lowercase already (the check costs less than toLowerCase).
     const k = asLower(raw[i]);
+    // node's object drops it (an assignment to __proto__ sets no property); here it would be one.
+    if (k === '__proto__') continue;
     const v = raw[i + 1];
     const cur = out[k];
     if (k === 'set-cookie') {
@@ -122,8 +130,6 @@ export function headerObject(raw: string[]): Record<string, string | string[]> {
     } else if (singleValued.has(k)) {
       if (cur === undefined) out[k] = v;
     } else {
-      // `typeof` as node does: a header named like an Object.prototype member (`constructor`,
-      // `toString`) finds a function there, not a value to join with.
       out[k] = typeof cur === 'string' ? `${cur}${k === 'cookie' ? '; ' : ', '}${v}` : v;
     }
   }
