@@ -17,12 +17,15 @@
  * (trailers-only answers: retry words, outlier detection through Envoy's gRPC→HTTP mapping) and
  * trailers; response trailers reach HTTP/2 clients (Envoy drops trailers on HTTP/1.1 by default).
  */
+import { STATUS_CODES } from 'node:http';
 import type http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { type CompiledRetry, type CompiledRoute, RETRY } from './compile.ts';
 import { F } from './flags.ts';
 import { grpcToHttpStatus } from './grpc.ts';
 import { h2HasBody } from './h2.ts';
+import { H1Call, type Relay } from './h1/client.ts';
+import { H1Response } from './h1/response.ts';
 import { downstreamHeaders } from './headers.ts';
 import { bodies, type HttpStream, localReply, resetBody } from './stream.ts';
 import type { StreamFailure } from './upstream/index.ts';
@@ -158,9 +161,13 @@ function onPool(f: Forward, n: number, err: StreamFailure | undefined, creq: htt
     return onReset(f, failure === 'connect-timeout' ? CONNECT_TIMEOUT : CONNECT, false);
   }
   f.creq = creq;
-  (creq as http.ClientRequest & Tagged)[kFwd] = f;
-  creq.on('response', onUpstreamResponse);
-  creq.on('error', onUpstreamError);
+  // The proxy's own HTTP/1.1 on both sides: the response is relayed from the parser (no emitters).
+  if ((creq as unknown) instanceof H1Call && f.s.res instanceof H1Response) (creq as unknown as H1Call).relayTo(relay, f);
+  else {
+    (creq as http.ClientRequest & Tagged)[kFwd] = f;
+    creq.on('response', onUpstreamResponse);
+    creq.on('error', onUpstreamError);
+  }
   const perTry = f.a.retry.perTryMs;
   if (perTry > 0) f.perTry = setTimeout(onPerTryTimeout, perTry, f);
   if (f.body) creq.end(f.body);
@@ -266,15 +273,23 @@ function onReset(f: Forward, kind: number, started: boolean): void {
   localReply(f.s, 503, resetBody(resetReason[kind], f.attempt > 1), resetFlags[kind], resetDetails[kind]);
 }
 
+/** What an upstream error needs of the exchange. */
+type Exchange = { reusedSocket: boolean; remoteReset?: number };
+
 function onUpstreamError(this: http.ClientRequest & Tagged & { remoteReset?: number }, err: NodeJS.ErrnoException): void {
   const f = this[kFwd];
-  if (!f || f.creq !== this || f.responded) return;
+  if (f) upstreamError(f, this, err);
+}
+
+/** The exchange failed before its response. */
+function upstreamError(f: Forward, creq: Exchange, err: NodeJS.ErrnoException): void {
+  if ((f.creq as unknown) !== creq || f.responded) return;
   const connectFailed = connectCodes.has(err.code ?? '');
   // A pooled connection that turns out dead (the keep-alive race), or an HTTP/2 stream the upstream
   // refused, never carried the request.
-  const started = !connectFailed && !this.reusedSocket;
+  const started = !connectFailed && !creq.reusedSocket;
   // HTTP/2 calls say whether the upstream reset the stream itself (1) or refused it (2).
-  const rr = this.remoteReset;
+  const rr = creq.remoteReset;
   abandon(f);
   f.cluster.report(f.host!, { local: connectFailed ? 'connect-failure' : 'reset' });
   const kind = connectFailed ? CONNECT : err.code === 'HPE_INVALID' ? PROTOCOL : rr === 2 ? REFUSED : rr === 1 ? REMOTE_RESET : RESET;
@@ -338,30 +353,45 @@ function retriableStatus(r: CompiledRetry, on: number, status: number, raw: stri
   return Boolean(would) && rawHeader(raw, 'x-envoy-overloaded') === undefined && rawHeader(raw, 'x-envoy-ratelimited') === undefined;
 }
 
-function onUpstreamResponse(this: http.ClientRequest & Tagged, pres: http.IncomingMessage): void {
+function onUpstreamResponse(this: http.ClientRequest & Tagged, pres: http.IncomingMessage & Tagged): void {
   const f = this[kFwd];
-  if (!f || f.creq !== this || f.finished) {
-    pres.resume();
-    return;
-  }
-  if (f.perTry) clearTimeout(f.perTry);
-  f.perTry = undefined;
   const status = pres.statusCode ?? 502;
   // gRPC: a grpc-status in the headers (a trailers-only answer) is what outlier detection counts, as
   // its HTTP mapping (Envoy's router). Only gRPC requests look: node builds `headers` on first read.
-  const g = f.s.grpc ? pres.headers['grpc-status'] : undefined;
-  const grpcStatus = typeof g === 'string' ? g : undefined;
-  f.cluster.report(f.host!, { status: grpcStatus === undefined ? status : grpcToHttpStatus(grpcStatus) });
-  if (f.retryOn && retriableStatus(f.a.retry, f.retryOn, status, pres.rawHeaders) && mayRetry(f) === YES) {
-    f.creq = undefined;
+  const g = f?.s.grpc ? pres.headers['grpc-status'] : undefined;
+  if (!f || !accept(f, this, status, pres.rawHeaders, typeof g === 'string' ? g : undefined)) {
     pres.resume();
-    return scheduleRetry(f);
+    return;
   }
-  if (grpcStatus !== undefined) f.s.grpcStatus = grpcStatus;
-  respond(f, this, pres, status);
+  respondHead(f, this, status, pres.statusMessage ?? '', pres.rawHeaders);
+  pres[kFwd] = f;
+  pres.on('data', onResponseData);
+  // 'end' and 'close' fire once; on() skips the wrapper once() allocates.
+  pres.on('end', onResponseEnd);
+  pres.on('close', onResponseClose);
+  pres.pipe(f.s.res);
 }
 
-function respond(f: Forward, creq: http.ClientRequest, pres: http.IncomingMessage & Tagged, status: number): void {
+/**
+ * A response head from the exchange in flight: outlier detection hears its status, then a status
+ * the retry policy takes schedules the next attempt. True when the response goes downstream.
+ */
+function accept(f: Forward, creq: unknown, status: number, raw: string[], grpcStatus: string | undefined): boolean {
+  if ((f.creq as unknown) !== creq || f.finished) return false;
+  if (f.perTry) clearTimeout(f.perTry);
+  f.perTry = undefined;
+  f.cluster.report(f.host!, { status: grpcStatus === undefined ? status : grpcToHttpStatus(grpcStatus) });
+  if (f.retryOn && retriableStatus(f.a.retry, f.retryOn, status, raw) && mayRetry(f) === YES) {
+    f.creq = undefined;
+    scheduleRetry(f);
+    return false;
+  }
+  if (grpcStatus !== undefined) f.s.grpcStatus = grpcStatus;
+  return true;
+}
+
+/** The downstream response's head, from the upstream's. */
+function respondHead(f: Forward, creq: { socket: http.ClientRequest['socket'] }, status: number, message: string, raw: string[]): void {
   const s = f.s;
   f.responded = true;
   s.serviceTime = String(Math.round(performance.now() - f.attemptStart));
@@ -370,7 +400,7 @@ function respond(f: Forward, creq: http.ClientRequest, pres: http.IncomingMessag
     const sock = creq.socket;
     if (sock?.localAddress) s.upstreamLocal = `${sock.localAddress}:${sock.localPort}`;
   }
-  const h = downstreamHeaders(pres.rawHeaders, f.d.ops.response, s.lst.server);
+  const h = downstreamHeaders(raw, f.d.ops.response, s.lst.server);
   h.push('x-envoy-upstream-service-time', s.serviceTime);
   const cors = s.route?.cors;
   if (cors && s.corsOrigin) {
@@ -381,13 +411,51 @@ function respond(f: Forward, creq: http.ClientRequest, pres: http.IncomingMessag
   if (s.setCookie) h.push('set-cookie', s.setCookie);
   if (s.lst.draining) h.push('connection', 'close');
   s.details = 'via_upstream';
-  s.res.writeHead(status, pres.statusMessage, h);
-  pres[kFwd] = f;
-  pres.on('data', onResponseData);
-  // 'end' and 'close' fire once; on() skips the wrapper once() allocates.
-  pres.on('end', onResponseEnd);
-  pres.on('close', onResponseClose);
-  pres.pipe(s.res);
+  s.res.writeHead(status, message, h);
+}
+
+/**
+ * The response relayed from the proxy's own HTTP/1.1 parser into its own HTTP/1.1 response
+ * (h1/client.ts Relay): what the events and pipe() of the other paths do, as direct calls.
+ */
+const relay: Relay<Forward> = {
+  head(f, h, call) {
+    const status = h.status;
+    const grpcStatus = f.s.grpc ? rawHeader(h.rawHeaders, 'grpc-status') : undefined;
+    if (!accept(f, call, status, h.rawHeaders, grpcStatus)) return false;
+    respondHead(f, call, status, h.reason || STATUS_CODES[status] || '', h.rawHeaders);
+    return true;
+  },
+  body(f, view) {
+    const s = f.s;
+    s.bytesOut += view.length;
+    // The client reads slower than the upstream sends: the upstream waits (pipe()'s backpressure).
+    if (!(s.res as unknown as H1Response).writeView(view) && !f.waiting) holdUpstream(f);
+  },
+  end(f, trailers) {
+    if (trailers !== undefined && f.s.grpc) {
+      const g = rawHeader(trailers, 'grpc-status');
+      if (g !== undefined) f.s.grpcStatus = g;
+    }
+    finish(f);
+    f.s.res.end();
+  },
+  cut(f) {
+    cutResponse(f);
+  },
+  fail(f, err, call) {
+    upstreamError(f, call, err);
+  },
+};
+
+function holdUpstream(f: Forward): void {
+  const sock = f.creq!.socket!;
+  f.waiting = true;
+  sock.pause();
+  f.s.res.once('drain', () => {
+    f.waiting = false;
+    sock.resume();
+  });
 }
 
 function onResponseData(this: http.IncomingMessage & Tagged, chunk: Buffer): void {
@@ -413,9 +481,12 @@ function responseTrailers(f: Forward, pres: http.IncomingMessage): void {
 }
 
 function onResponseClose(this: http.IncomingMessage & Tagged): void {
-  const f = this[kFwd]!;
-  if (this.complete || f.finished) return;
-  // The upstream went away mid-body: cut the downstream response too (Envoy resets the stream).
+  if (!this.complete) cutResponse(this[kFwd]!);
+}
+
+/** The upstream went away mid-body: cut the downstream response too (Envoy resets the stream). */
+function cutResponse(f: Forward): void {
+  if (f.finished) return;
   finish(f);
   const s = f.s;
   s.flags |= F.UC;

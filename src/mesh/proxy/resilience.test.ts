@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import type http from 'node:http';
+import { request as httpRequest } from 'node:http';
 import net from 'node:net';
 import { after, before, test } from 'node:test';
 import type { Proxy } from './index.ts';
@@ -195,6 +196,64 @@ test('an upstream answer that is not HTTP is a protocol error: 503 "reset reason
     assert.match(lastLog(), /" 503 UPE upstream_reset_before_response_started\{protocol_error\} /);
   } finally {
     await new Promise((resolve) => garbage.close(resolve));
+  }
+});
+
+test('an upstream that goes away mid-body cuts the response: flag UC, upstream_reset_after_response_started', async () => {
+  // The head promises 100,000 bytes; ten come, then the connection closes.
+  const cutter = net.createServer((sock) => sock.once('data', () => sock.end('HTTP/1.1 200 OK\r\ncontent-length: 100000\r\n\r\n0123456789')));
+  await new Promise<void>((resolve) => cutter.listen(0, DEAD, resolve));
+  try {
+    const port = (cutter.address() as net.AddressInfo).port;
+    await apply([r({})], [cluster(C, [{ address: DEAD, port }])]);
+    const before = logs.length;
+    const got = await new Promise<{ status: number; bytes: number; complete: boolean }>((resolve) => {
+      const req = httpRequest({ host: POD, port: out, path: 'http://svc/cut', agent: false }, (res) => {
+        let bytes = 0;
+        res.on('data', (c: Buffer) => (bytes += c.length));
+        res.on('close', () => resolve({ status: res.statusCode ?? 0, bytes, complete: res.complete }));
+      });
+      req.on('error', () => {});
+      req.end();
+    });
+    assert.equal(got.status, 200);
+    assert.equal(got.bytes, 10);
+    assert.equal(got.complete, false);
+    await until(() => logs.length > before);
+    assert.match(lastLog(), /" 200 UC upstream_reset_after_response_started\{connection_termination\} /);
+  } finally {
+    await new Promise((resolve) => cutter.close(resolve));
+  }
+});
+
+test('a large response reaches a client that stops reading for a while, every byte in order', async () => {
+  // 8 MiB: more than the loopback socket buffers hold, so the proxy must wait for the client.
+  const body = Buffer.alloc(8 * 1024 * 1024);
+  for (let i = 0; i < body.length; i += 4) body.writeUInt32BE(i, i);
+  const big = await app(DEAD, 0, (_req, res) => {
+    res.writeHead(200, { 'content-length': String(body.length) });
+    res.end(body);
+  });
+  try {
+    await apply([r({})], [cluster(C, [{ address: DEAD, port: big.port }])]);
+    const got = await new Promise<Buffer>((resolve, reject) => {
+      const req = httpRequest({ host: POD, port: out, path: 'http://svc/big', agent: false }, (res) => {
+        const chunks: Buffer[] = [];
+        res.pause();
+        setTimeout(() => {
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve(Buffer.concat(chunks)));
+          res.resume();
+        }, 300);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(got.length, body.length);
+    assert.ok(got.equals(body), 'the body arrives unchanged');
+    assert.match(lastLog(), /" 200 - via_upstream /);
+  } finally {
+    await closeAll([big.server]);
   }
 });
 

@@ -51,6 +51,8 @@ export class Forward {
   /** The attempt whose pool callback ran last (request() may call back synchronously). */
   pooled = 0;
   responded = false;
+  /** A relayed response waits for the client to read (forward.ts holdUpstream). */
+  waiting = false;
   finished = false;
 
   constructor(s: HttpStream, a: RouteAction, d: CompiledDest, cluster: UpstreamCluster) {

@@ -9,6 +9,9 @@
  * - 'error' only before a response (ECONNRESET when the connection closed under the request); a
  *   connection lost mid-body shows as the response's 'close' without `complete`;
  * - `reusedSocket` as node's: the connection carried an earlier request (the keep-alive race).
+ * - or, instead of 'response' and 'error', a Relay (relayTo) takes the response straight from the
+ *   parser: the router's common case, an upstream answer relayed into the proxy's own H1Response
+ *   (forward.ts), skips the H1Incoming, its events and a copy of each body chunk.
  * When the response has been read and the request sent, the connection goes back to its owner
  * (`done(socket, reusable)`), or closes if either side said `Connection: close`.
  *
@@ -37,6 +40,23 @@ export class H1Incoming extends H1Body {
   get headers(): Record<string, string | string[]> {
     return (this.#headers ??= headerObject(this.rawHeaders));
   }
+}
+
+/**
+ * Takes an exchange's response from the parser in place of an H1Incoming and its events. Each call
+ * gets the `owner` given to relayTo(), so one relay serves every exchange without a closure.
+ */
+export interface Relay<T> {
+  /** The final response's head: true to take its body (body and end follow), false to read it and drop it. */
+  head(owner: T, h: H1Head, call: H1Call): boolean;
+  /** A piece of the body taken: a view valid only during the call. */
+  body(owner: T, view: Buffer): void;
+  /** The body taken is complete; `trailers` are a chunked body's trailer pairs. */
+  end(owner: T, trailers: string[] | undefined): void;
+  /** The response taken was cut after its head (connection lost, or the rest unparsable). */
+  cut(owner: T): void;
+  /** No response: what 'error' says otherwise. */
+  fail(owner: T, err: NodeJS.ErrnoException, call: H1Call): void;
 }
 
 /** Methods node sends without a body framing header when the request has none. */
@@ -90,6 +110,12 @@ export class H1Call extends SlotEmitter implements H1Sink {
   #framed: boolean;
   #reqEnded = false;
   #res: H1Incoming | undefined;
+  /** A response head came (the H1Incoming, or the relay's). */
+  #responded = false;
+  #relay: Relay<any> | undefined;
+  #owner: unknown;
+  /** The relay took this response's body. */
+  #taking = false;
   #resEnded = false;
   #keepAlive = true;
   #finished = false;
@@ -123,6 +149,12 @@ export class H1Call extends SlotEmitter implements H1Sink {
     parser.noBody = method === 'HEAD';
     this.#parser = parser;
     (socket as Tagged)[kCall] = this;
+  }
+
+  /** The response goes to `relay` (for `owner`) instead of 'response' and 'error'; call before the answer can come. */
+  relayTo<T>(relay: Relay<T>, owner: T): void {
+    this.#relay = relay;
+    this.#owner = owner;
   }
 
   /** Writes a piece of the request body (chunked unless a Content-Length was given). */
@@ -204,14 +236,13 @@ export class H1Call extends SlotEmitter implements H1Sink {
       }
     } catch (e) {
       const err = e as H1ParseError;
-      const res = this.#res;
       this.#keepAlive = false;
-      if (!res) {
+      if (!this.#responded) {
         this.#fail(Object.assign(new Error(`upstream sent an invalid response: ${err.message}`), { code: 'HPE_INVALID' }));
       } else {
         this.#detach();
         this.socket.destroy();
-        res.gone();
+        this.#cut();
       }
     }
   }
@@ -219,31 +250,37 @@ export class H1Call extends SlotEmitter implements H1Sink {
   /** The socket failed or closed (the pool's listeners call this before their own accounting). */
   socketGone(err?: NodeJS.ErrnoException): void {
     if (this.#finished) return;
-    const res = this.#res;
-    if (res && !this.#resEnded) {
+    if (this.#responded && !this.#resEnded) {
       // A response without a length ends when the connection does.
       const ended = this.#parser.finish() && this.#resEnded;
       this.#detach();
-      if (!ended) res.gone();
+      if (!ended) this.#cut();
       return;
     }
-    if (!res) this.#fail(err ?? Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
+    if (!this.#responded) this.#fail(err ?? Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
   }
 
   onHead(h: H1Head): void {
+    // After 101 the connection speaks another protocol: never another HTTP/1.1 request on it.
+    if (!h.keepAlive || h.status === 101) this.#keepAlive = false;
+    this.#responded = true;
+    const relay = this.#relay;
+    if (relay !== undefined) {
+      this.#taking = relay.head(this.#owner, h, this);
+      return;
+    }
     const res = new H1Incoming(this.socket);
     res.statusCode = h.status;
     res.statusMessage = h.reason || STATUS_CODES[h.status] || '';
     res.httpVersion = h.minor === 1 ? '1.1' : '1.0';
     res.rawHeaders = h.rawHeaders;
-    // After 101 the connection speaks another protocol: never another HTTP/1.1 request on it.
-    if (!h.keepAlive || h.status === 101) this.#keepAlive = false;
     this.#res = res;
     this.emit('response', res);
   }
 
   onBody(chunk: Buffer): void {
-    this.#res!.push(chunk);
+    if (this.#relay === undefined) this.#res!.push(chunk);
+    else if (this.#taking) this.#relay.body(this.#owner, chunk);
   }
 
   onEnd(trailers: string[] | undefined): void {
@@ -251,14 +288,23 @@ export class H1Call extends SlotEmitter implements H1Sink {
     // The server answered before the request was sent whole: this connection cannot carry another.
     // (The connection goes back in data(), once the rest of the read is known to hold nothing more.)
     if (!this.#reqEnded) this.#keepAlive = false;
-    this.#res!.finish(trailers);
+    if (this.#relay === undefined) this.#res!.finish(trailers);
+    else if (this.#taking) this.#relay.end(this.#owner, trailers);
+  }
+
+  /** The response was cut after its head. */
+  #cut(): void {
+    if (this.#relay === undefined) this.#res!.gone();
+    else if (this.#taking) this.#relay.cut(this.#owner);
   }
 
   #fail(err: Error): void {
     if (this.#finished) return;
     this.#detach();
     this.socket.destroy();
-    if (!this.destroyed) this.emit('error', err);
+    if (this.destroyed) return;
+    if (this.#relay === undefined) this.emit('error', err);
+    else this.#relay.fail(this.#owner, err, this);
   }
 
   #detach(): void {

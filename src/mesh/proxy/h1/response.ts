@@ -11,6 +11,7 @@ import type net from 'node:net';
 import { flushSocket, heldLength, writeLater } from './batch.ts';
 import { SlotEmitter } from './emitter.ts';
 import { asLower } from './fields.ts';
+import { keepCopy } from './parser.ts';
 
 /** The connection a response belongs to. */
 export interface ResponseOwner {
@@ -151,11 +152,22 @@ export class H1Response extends SlotEmitter {
   }
 
   write(chunk: Buffer | string): boolean {
+    return this.#write(typeof chunk === 'string' ? Buffer.from(chunk) : chunk, true);
+  }
+
+  /**
+   * write() of a view valid only during the call (a body relayed from the parser, forward.ts): copied
+   * only when it is handed to the socket as it is, since small pieces are copied into text anyway.
+   */
+  writeView(view: Buffer): boolean {
+    return this.#write(view, false);
+  }
+
+  #write(b: Buffer, owned: boolean): boolean {
     if (this.writableEnded || this.socket.destroyed) return false;
     if (!this.headersSent) this.writeHead(this.statusCode);
     this.#takeHead();
     if (this.#noBody) return true;
-    const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
     const n = b.length;
     if (n === 0) return true;
     if (this.#chunked) this.#queue(`${n.toString(16)}\r\n`);
@@ -167,7 +179,7 @@ export class H1Response extends SlotEmitter {
       return !s.writableNeedDrain;
     }
     flushSocket(s);
-    const ok = s.write(b);
+    const ok = s.write(owned ? b : keepCopy(b));
     this.wire.n += n;
     if (!this.#chunked) return ok;
     this.wire.n += 2;
