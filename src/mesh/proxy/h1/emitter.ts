@@ -45,67 +45,89 @@ function slotOf(event: string | symbol): number {
   }
 }
 
-/** See the file comment. */
-export class SlotEmitter {
-  #s0: Listener | undefined;
-  #s1: Listener | undefined;
-  #s2: Listener | undefined;
-  #s3: Listener | undefined;
-  #s4: Listener | undefined;
-  #s5: Listener | undefined;
-  #s6: Listener | undefined;
+/** The listeners of one emitter: the first of each slotted event in a field, the rest in `more`. */
+class Slots {
+  s0: Listener | undefined = undefined;
+  s1: Listener | undefined = undefined;
+  s2: Listener | undefined = undefined;
+  s3: Listener | undefined = undefined;
+  s4: Listener | undefined = undefined;
+  s5: Listener | undefined = undefined;
+  s6: Listener | undefined = undefined;
   /** Listeners after the first of a slotted event, and all of other events, in order. */
-  #more: Map<string | symbol, Listener[]> | undefined;
+  more: Map<string | symbol, Listener[]> | undefined = undefined;
+}
+
+/**
+ * See the file comment. The listener fields live in a Slots made on the first on(): a message
+ * nobody listens to (the usual request on the proxy's path, an exchange whose response is relayed)
+ * costs one field, and its emits return at the first check.
+ */
+export class SlotEmitter {
+  #l: Slots | undefined;
 
   #get(slot: number): Listener | undefined {
+    const l = this.#l;
+    if (l === undefined) return undefined;
     switch (slot) {
       case DATA:
-        return this.#s0;
+        return l.s0;
       case END:
-        return this.#s1;
+        return l.s1;
       case CLOSE:
-        return this.#s2;
+        return l.s2;
       case RESPONSE:
-        return this.#s3;
+        return l.s3;
       case ERROR:
-        return this.#s4;
+        return l.s4;
       case DRAIN:
-        return this.#s5;
+        return l.s5;
       default:
-        return this.#s6;
+        return l.s6;
     }
   }
 
   #set(slot: number, fn: Listener | undefined): void {
+    const l = (this.#l ??= new Slots());
     switch (slot) {
       case DATA:
-        this.#s0 = fn;
+        l.s0 = fn;
         break;
       case END:
-        this.#s1 = fn;
+        l.s1 = fn;
         break;
       case CLOSE:
-        this.#s2 = fn;
+        l.s2 = fn;
         break;
       case RESPONSE:
-        this.#s3 = fn;
+        l.s3 = fn;
         break;
       case ERROR:
-        this.#s4 = fn;
+        l.s4 = fn;
         break;
       case DRAIN:
-        this.#s5 = fn;
+        l.s5 = fn;
         break;
       default:
-        this.#s6 = fn;
+        l.s6 = fn;
     }
+  }
+
+  get #more(): Map<string | symbol, Listener[]> | undefined {
+    return this.#l?.more;
+  }
+
+  /** The map of further listeners, made when first needed. */
+  #moreMap(): Map<string | symbol, Listener[]> {
+    const l = (this.#l ??= new Slots());
+    return (l.more ??= new Map());
   }
 
   on(event: string | symbol, fn: Listener): this {
     const slot = slotOf(event);
     if (slot >= 0 && this.#get(slot) === undefined && this.#more?.get(event) === undefined) this.#set(slot, fn);
     else {
-      const more = (this.#more ??= new Map());
+      const more = this.#moreMap();
       const list = more.get(event);
       if (list) list.push(fn);
       else more.set(event, [fn]);
@@ -121,7 +143,7 @@ export class SlotEmitter {
     const slot = slotOf(event);
     const first = slot >= 0 ? this.#get(slot) : undefined;
     if (first === undefined && this.#more?.get(event) === undefined) return this.on(event, fn);
-    const more = (this.#more ??= new Map());
+    const more = this.#moreMap();
     const list = more.get(event) ?? [];
     if (slot >= 0) {
       // The field holds the first listener: the old first moves to the head of the rest.
@@ -172,8 +194,7 @@ export class SlotEmitter {
 
   removeAllListeners(event?: string | symbol): this {
     if (event === undefined) {
-      for (let s = DATA; s <= FINISH; s++) this.#set(s, undefined);
-      this.#more = undefined;
+      this.#l = undefined;
       return this;
     }
     const slot = slotOf(event);
@@ -204,9 +225,11 @@ export class SlotEmitter {
    * false when it has none ('error' without a listener throws its argument).
    */
   emit(event: string | symbol, a?: unknown, b?: unknown): boolean {
-    const slot = slotOf(event);
+    const l = this.#l;
+    // Nobody listens to anything: no event name to look up.
+    const slot = l === undefined ? -1 : slotOf(event);
     const first = slot >= 0 ? this.#get(slot) : undefined;
-    const list = this.#more?.get(event);
+    const list = l?.more?.get(event);
     if (first === undefined && list === undefined) {
       if (event === 'error') throw a instanceof Error ? a : new Error(`unhandled 'error' event: ${String(a)}`);
       return false;
