@@ -184,12 +184,17 @@ test('connect failure with retries answers 503 "... retried and the latest reset
   assert.match(lastLog(), /" 503 UF upstream_reset_before_response_started/);
 });
 
+/** A raw upstream on DEAD that answers every request with `bytes` and closes, routed to by the one route. */
+async function rawUpstream(bytes: string): Promise<net.Server> {
+  const server = net.createServer((sock) => sock.once('data', () => sock.end(bytes)));
+  await new Promise<void>((resolve) => server.listen(0, DEAD, resolve));
+  await apply([r({})], [cluster(C, [{ address: DEAD, port: (server.address() as net.AddressInfo).port }])]);
+  return server;
+}
+
 test('an upstream answer that is not HTTP is a protocol error: 503 "reset reason: protocol error" with flag UPE', async () => {
-  const garbage = net.createServer((sock) => sock.once('data', () => sock.end('HTTP/1.1 OK no status\r\n\r\n')));
-  await new Promise<void>((resolve) => garbage.listen(0, DEAD, resolve));
+  const garbage = await rawUpstream('HTTP/1.1 OK no status\r\n\r\n');
   try {
-    const port = (garbage.address() as net.AddressInfo).port;
-    await apply([r({})], [cluster(C, [{ address: DEAD, port }])]);
     const res = await get('/x');
     assert.equal(res.status, 503);
     assert.equal(res.body, 'upstream connect error or disconnect/reset before headers. reset reason: protocol error');
@@ -201,11 +206,8 @@ test('an upstream answer that is not HTTP is a protocol error: 503 "reset reason
 
 test('an upstream that goes away mid-body cuts the response: flag UC, upstream_reset_after_response_started', async () => {
   // The head promises 100,000 bytes; ten come, then the connection closes.
-  const cutter = net.createServer((sock) => sock.once('data', () => sock.end('HTTP/1.1 200 OK\r\ncontent-length: 100000\r\n\r\n0123456789')));
-  await new Promise<void>((resolve) => cutter.listen(0, DEAD, resolve));
+  const cutter = await rawUpstream('HTTP/1.1 200 OK\r\ncontent-length: 100000\r\n\r\n0123456789');
   try {
-    const port = (cutter.address() as net.AddressInfo).port;
-    await apply([r({})], [cluster(C, [{ address: DEAD, port }])]);
     const before = logs.length;
     const got = await new Promise<{ status: number; bytes: number; complete: boolean }>((resolve) => {
       const req = httpRequest({ host: POD, port: out, path: 'http://svc/cut', agent: false }, (res) => {
