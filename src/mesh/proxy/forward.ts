@@ -16,15 +16,18 @@
  * (Envoy translates between them too). gRPC requests read `grpc-status` from the response headers
  * (trailers-only answers: retry words, outlier detection through Envoy's gRPC→HTTP mapping) and
  * trailers; response trailers reach HTTP/2 clients (Envoy drops trailers on HTTP/1.1 by default).
+ *
+ * When the proxy's own HTTP/1.1 codec is on both sides, the response comes as direct calls from the
+ * exchange's parser (`relay`, h1/client.ts Relay) instead of 'response', 'data' and 'end' events and
+ * pipe(); the decisions on it (accept, respondHead) are the same code.
  */
-import { STATUS_CODES } from 'node:http';
 import type http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { type CompiledRetry, type CompiledRoute, RETRY } from './compile.ts';
 import { F } from './flags.ts';
 import { grpcToHttpStatus } from './grpc.ts';
 import { h2HasBody } from './h2.ts';
-import { H1Call, type Relay } from './h1/client.ts';
+import { H1Call, reasonOf, type Relay } from './h1/client.ts';
 import { H1Response } from './h1/response.ts';
 import { downstreamHeaders } from './headers.ts';
 import { bodies, type HttpStream, localReply, resetBody } from './stream.ts';
@@ -423,7 +426,7 @@ const relay: Relay<Forward> = {
     const status = h.status;
     const grpcStatus = f.s.grpc ? rawHeader(h.rawHeaders, 'grpc-status') : undefined;
     if (!accept(f, call, status, h.rawHeaders, grpcStatus)) return false;
-    respondHead(f, call, status, h.reason || STATUS_CODES[status] || '', h.rawHeaders);
+    respondHead(f, call, status, reasonOf(h), h.rawHeaders);
     return true;
   },
   body(f, view) {

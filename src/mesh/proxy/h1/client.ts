@@ -59,6 +59,11 @@ export interface Relay<T> {
   fail(owner: T, err: NodeJS.ErrnoException, call: H1Call): void;
 }
 
+/** A response's reason phrase, node's for its status when the upstream sent none (as IncomingMessage.statusMessage). */
+export function reasonOf(h: H1Head): string {
+  return h.reason || STATUS_CODES[h.status] || '';
+}
+
 /** Methods node sends without a body framing header when the request has none. */
 const noBodyMethods = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT']);
 
@@ -271,7 +276,7 @@ export class H1Call extends SlotEmitter implements H1Sink {
     }
     const res = new H1Incoming(this.socket);
     res.statusCode = h.status;
-    res.statusMessage = h.reason || STATUS_CODES[h.status] || '';
+    res.statusMessage = reasonOf(h);
     res.httpVersion = h.minor === 1 ? '1.1' : '1.0';
     res.rawHeaders = h.rawHeaders;
     this.#res = res;
