@@ -42,6 +42,14 @@ const PACED_SECONDS = Number(process.env.BENCH_PACED_SECONDS ?? 8);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 10);
 const RATE = 1000;
 const PACED_CONNS = 4;
+/**
+ * A window that loses more than this share of its seconds to steal (the hypervisor running another
+ * guest on CPU 0) is measured again, up to STEAL_TRIES runs in all, and the least stolen run counts.
+ * Stolen windows cost every process on the core more CPU per request (colder caches) and tell more
+ * about the neighbour than about the path; the report says how many windows were measured again.
+ */
+const STEAL_SHARE = Number(process.env.BENCH_STEAL_SHARE ?? 0.02);
+const STEAL_TRIES = Number(process.env.BENCH_STEAL_TRIES ?? 3);
 
 interface Path {
   key: string;
@@ -98,6 +106,22 @@ function delta(a: ReturnType<typeof counters>, b: ReturnType<typeof counters>): 
   const proxyCpu = b.proxies.map((v, i) => v - a.proxies[i]);
   const backendCpu = b.backend - a.backend;
   return { proxyCpu, backendCpu, foreign: b.cpu0 - a.cpu0 - backendCpu - proxyCpu.reduce((x, y) => x + y, 0), steal: b.steal0 - a.steal0 };
+}
+
+/** Windows measured again for steal, by `path key` + ` max` / ` 1k`. */
+const remeasured = new Map<string, number>();
+
+/** Runs `measure` until a run's steal is at most STEAL_SHARE of `seconds` (STEAL_TRIES runs at most); the least stolen run. */
+async function unstolen(key: string, seconds: number, measure: () => Promise<Run>): Promise<Run> {
+  let best: Run | undefined;
+  for (let i = 0; i < STEAL_TRIES; i++) {
+    const r = await measure();
+    if (best === undefined || r.steal < best.steal) best = r;
+    if (r.steal <= STEAL_SHARE * seconds || i === STEAL_TRIES - 1) break;
+    remeasured.set(key, (remeasured.get(key) ?? 0) + 1);
+    process.stdout.write(`  ${key}: ${r.steal.toFixed(2)} s of ${seconds} s stolen, measuring again\n`);
+  }
+  return best!;
 }
 
 async function maxLoad(path: Path, backend: Proc): Promise<Run> {
@@ -230,12 +254,12 @@ async function dataplane(): Promise<void> {
     for (let round = 1; round <= ROUNDS; round++) {
       const order = paths.map((_, i) => paths[(i + round - 1) % paths.length]);
       for (const p of order) {
-        const r = await maxLoad(p, backend);
+        const r = await unstolen(`${p.key} max`, MAX_SECONDS, () => maxLoad(p, backend));
         record(`${p.key} max`, r);
         process.stdout.write(`round ${round} ${p.key} max: ${fmt(r.rps)} rps, p50 ${fmt(r.p50)} µs, proxy CPU ${fmt(sum(r.proxyCpu) / r.requests * 1e6, 1)} µs/req, errors ${r.errors}, foreign CPU0 ${r.foreign.toFixed(2)} s, steal ${r.steal.toFixed(2)} s\n`);
       }
       for (const p of order) {
-        const r = await pacedLoad(p, backend);
+        const r = await unstolen(`${p.key} 1k`, PACED_SECONDS, () => pacedLoad(p, backend));
         record(`${p.key} 1k`, r);
         process.stdout.write(`round ${round} ${p.key} 1k: ${fmt(r.rps)} rps, p50 ${fmt(r.p50)} µs, p99 ${fmt(r.p99)} µs, proxy CPU ${fmt(sum(r.proxyCpu) / r.requests * 1e6, 1)} µs/req, queued ${r.queued}, unfinished ${r.unfinished}, timer late p99 ${fmt(r.lateP99 ?? 0)} µs, errors ${r.errors}, foreign CPU0 ${r.foreign.toFixed(2)} s, steal ${r.steal.toFixed(2)} s\n`);
       }
@@ -323,6 +347,8 @@ function report(paths: Path[], results: Map<string, Run[]>, idle: Map<string, nu
   }
   out.push('', `CPU 0 busy time not used by the path's processes (foreign load), median per run: ${paths.map((p) => `${p.key} ${med(`${p.key} max`, (r) => r.foreign).toFixed(2)} s / ${med(`${p.key} 1k`, (r) => r.foreign).toFixed(2)} s`).join('; ')} (max / 1k)`);
   out.push(`CPU 0 steal time (the hypervisor running another guest), worst run: ${paths.map((p) => `${p.key} ${worst(`${p.key} max`, (r) => r.steal).toFixed(2)} s / ${worst(`${p.key} 1k`, (r) => r.steal).toFixed(2)} s`).join('; ')} (max / 1k)`);
+  const again = [...remeasured].map(([k, n]) => `${k} ${n}`).join(', ');
+  out.push(`Windows measured again for more than ${STEAL_SHARE * 100} % steal (up to ${STEAL_TRIES} runs, the least stolen counts): ${again || 'none'}`);
   out.push(`Paced generator: requests queued for a free connection (sum) ${paths.map((p) => `${p.key} ${sum(results.get(`${p.key} 1k`)!.map((r) => r.queued ?? 0))}`).join(', ')}; timer lateness p99 (median) ${fmt(median(paths.flatMap((p) => results.get(`${p.key} 1k`)!.map((r) => r.lateP99 ?? 0))))} µs`);
   out.push(`Backend CPU µs/req at max (median): ${paths.map((p) => `${p.key} ${fmt(med(`${p.key} max`, (r) => (r.backendCpu / r.requests) * 1e6), 1)}`).join(', ')}`);
   return `${out.join('\n')}\n`;
