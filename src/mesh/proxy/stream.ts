@@ -16,6 +16,7 @@ import { F } from './flags.ts';
 import { grpcReplyHeaders, grpcStatusText, httpToGrpcStatus, isGrpcContentType } from './grpc.ts';
 import { heapRequestDone } from './heap.ts';
 import type { H2Response } from './h2-response.ts';
+import { type CloseHook, H1Response } from './h1/response.ts';
 import { type CompiledOps, noOps } from './headers.ts';
 import type { RequestView } from './match.ts';
 import type { WorkloadMeta } from './model.ts';
@@ -24,7 +25,7 @@ import { type Span, traceEnd } from './tracing.ts';
 import type { UpstreamCluster, UpstreamHost } from './upstream/index.ts';
 
 /** Where the response's close listener finds its stream. */
-export const kStream = Symbol('skiff.proxy.stream');
+const kStream = Symbol('skiff.proxy.stream');
 type WithStream = { [kStream]?: HttpStream };
 
 /** Bodies of the proxy's own answers (semantics §10). */
@@ -40,7 +41,7 @@ export function resetBody(reason: string, retried: boolean): string {
 }
 
 /** One downstream HTTP request and everything its access-log line and metrics need. */
-export class HttpStream {
+export class HttpStream implements CloseHook {
   readonly req: http.IncomingMessage;
   readonly res: http.ServerResponse;
   readonly lst: ListenerCtx;
@@ -111,9 +112,16 @@ export class HttpStream {
     this.sock0 = (res as { wire?: unknown }).wire === undefined ? req.socket.bytesWritten : 0;
     this.h2 = req.httpVersionMajor === 2;
     this.grpc = isGrpcContentType(req.headers['content-type']);
-    (res as WithStream)[kStream] = this;
-    // 'close' fires once; on() skips the wrapper once() allocates.
-    res.on('close', onResponseClose);
+    // The proxy's own HTTP/1.1 response tells its hook; others emit 'close' (fired once: on() skips once()'s wrapper).
+    if ((res as unknown) instanceof H1Response) (res as unknown as H1Response).hook = this;
+    else {
+      (res as WithStream)[kStream] = this;
+      res.on('close', onResponseClose);
+    }
+  }
+
+  responseClosed(): void {
+    closed(this);
   }
 
   /** Duration so far in ms. */
@@ -160,9 +168,14 @@ export function localReply(s: HttpStream, status: number, body: string, flags: n
 
 function onResponseClose(this: http.ServerResponse & WithStream): void {
   const s = this[kStream];
-  if (!s || s.done) return;
+  if (s) closed(s);
+}
+
+/** The response closed: a client gone early is DC and cancels the upstream side; then metrics and the access log. */
+function closed(s: HttpStream): void {
+  if (s.done) return;
   s.done = true;
-  if (!this.writableFinished) {
+  if (!s.res.writableFinished) {
     // The client left before the end (unless the proxy cut the response itself).
     if (!s.cut) s.flags |= F.DC;
     s.abort?.(s);

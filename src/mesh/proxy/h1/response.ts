@@ -20,6 +20,11 @@ export interface ResponseOwner {
   responseDone(res: H1Response): void;
 }
 
+/** Told first when a response closes (ended, or its connection gone): the router's completion without an event (stream.ts). */
+export interface CloseHook {
+  responseClosed(): void;
+}
+
 /** What a response needs of its request. */
 export interface ResponseRequest {
   readonly method: string;
@@ -70,6 +75,8 @@ export class H1Response extends SlotEmitter {
   keepAlive: boolean;
   /** Bytes of this response handed to the socket or held for it (head, framing, body): its wire size. */
   wire = { n: 0 };
+  /** Told before the 'close' listeners. */
+  hook: CloseHook | undefined = undefined;
 
   constructor(conn: ResponseOwner, req: ResponseRequest, keepAlive: boolean) {
     super();
@@ -204,6 +211,7 @@ export class H1Response extends SlotEmitter {
     this.writableFinished = true;
     this.finished = true;
     this.emit('finish');
+    this.hook?.responseClosed();
     this.emit('close');
     this.#conn.responseDone(this);
     return this;
@@ -228,6 +236,7 @@ export class H1Response extends SlotEmitter {
   gone(): void {
     if (this.writableEnded) return;
     this.writableEnded = true;
+    this.hook?.responseClosed();
     this.emit('close');
   }
 }
