@@ -348,7 +348,7 @@ function report(paths: Path[], results: Map<string, Run[]>, idle: Map<string, nu
   out.push('', `CPU 0 busy time not used by the path's processes (foreign load), median per run: ${paths.map((p) => `${p.key} ${med(`${p.key} max`, (r) => r.foreign).toFixed(2)} s / ${med(`${p.key} 1k`, (r) => r.foreign).toFixed(2)} s`).join('; ')} (max / 1k)`);
   out.push(`CPU 0 steal time (the hypervisor running another guest), worst run: ${paths.map((p) => `${p.key} ${worst(`${p.key} max`, (r) => r.steal).toFixed(2)} s / ${worst(`${p.key} 1k`, (r) => r.steal).toFixed(2)} s`).join('; ')} (max / 1k)`);
   const again = [...remeasured].map(([k, n]) => `${k} ${n}`).join(', ');
-  out.push(`Windows measured again for more than ${STEAL_SHARE * 100} % steal (up to ${STEAL_TRIES} runs, the least stolen counts): ${again || 'none'}`);
+  out.push(`Windows measured again for more than ${STEAL_SHARE * 100} % steal, times over all rounds (up to ${STEAL_TRIES} runs a window, the least stolen counts): ${again || 'none'}`);
   out.push(`Paced generator: requests queued for a free connection (sum) ${paths.map((p) => `${p.key} ${sum(results.get(`${p.key} 1k`)!.map((r) => r.queued ?? 0))}`).join(', ')}; timer lateness p99 (median) ${fmt(median(paths.flatMap((p) => results.get(`${p.key} 1k`)!.map((r) => r.lateP99 ?? 0))))} µs`);
   out.push(`Backend CPU µs/req at max (median): ${paths.map((p) => `${p.key} ${fmt(med(`${p.key} max`, (r) => (r.backendCpu / r.requests) * 1e6), 1)}`).join(', ')}`);
   return `${out.join('\n')}\n`;
