@@ -81,6 +81,14 @@ export function isLower(s: string): boolean {
   return true;
 }
 
+/**
+ * `b[start..end)` as latin1 text, `start` and `end` in range: Buffer's latin1Slice, which
+ * toString('latin1', …) calls after checking its arguments (node's types do not declare it).
+ */
+export function latin1(b: Buffer, start: number, end: number): string {
+  return (b as unknown as { latin1Slice(start: number, end: number): string }).latin1Slice(start, end);
+}
+
 /** `name` lowercased, without the toLowerCase call when it has no capital (the usual case on the proxy's path). */
 export function asLower(name: string): string {
   return isLower(name) ? name : name.toLowerCase();

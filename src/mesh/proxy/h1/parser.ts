@@ -15,7 +15,7 @@
  * of one message; it stops after the end, so a caller serves one message at a time, and reset()
  * starts the next. Errors throw H1ParseError with the status a server answers.
  */
-import { CONTROL, CONTROL_CLASS, TCHAR_CLASS, TE_CHUNKED, TE_INVALID, TE_OTHER, TOKEN, teFraming, trimOws } from './fields.ts';
+import { CONTROL, CONTROL_CLASS, latin1, TCHAR_CLASS, TE_CHUNKED, TE_INVALID, TE_OTHER, TOKEN, teFraming, trimOws } from './fields.ts';
 
 export { hasToken, headerObject } from './fields.ts';
 
@@ -436,7 +436,7 @@ export class H1Parser {
       // The usual head fits in the first bytes: one latin1 string of them is searched (a string
       // search costs a fraction of Buffer.indexOf's call) and then parsed; else the Buffer is searched.
       const w = Math.min(b.length, start + textWindow);
-      text = b.toString('latin1', start, w);
+      text = latin1(b, start, w);
       const e = text.indexOf('\r\n\r\n');
       if (e >= 0) end = start + e;
       else {

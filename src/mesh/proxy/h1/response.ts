@@ -10,7 +10,7 @@ import { STATUS_CODES } from 'node:http';
 import type net from 'node:net';
 import { flushSocket, heldLength, writeLater } from './batch.ts';
 import { SlotEmitter } from './emitter.ts';
-import { asLower } from './fields.ts';
+import { asLower, latin1 } from './fields.ts';
 import { keepCopy } from './parser.ts';
 
 /** The connection a response belongs to. */
@@ -180,7 +180,7 @@ export class H1Response extends SlotEmitter {
     if (this.#chunked) this.#queue(`${n.toString(16)}\r\n`);
     const s = this.socket;
     if (n <= smallChunk && heldLength(s) + n <= highWater) {
-      this.#queue(b.toString('latin1'));
+      this.#queue(latin1(b, 0, n));
       if (this.#chunked) this.#queue('\r\n');
       // A pipe into this response waits for 'drain' while the socket's own buffer is full.
       return !s.writableNeedDrain;

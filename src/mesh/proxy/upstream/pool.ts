@@ -120,7 +120,6 @@ export class Pool extends PoolBreakers implements SocketOwner {
     host.rqTotal++;
     this.rqActive++;
     this.rqTotal++;
-    s.ref();
     const creq = exchange(s, req) as unknown as http.ClientRequest;
     cb(undefined, creq);
   }
@@ -194,8 +193,6 @@ export class Pool extends PoolBreakers implements SocketOwner {
     }
     s[kState] = IDLE;
     s[kIdleSince] = performance.now();
-    // Idle pooled sockets must not keep the process alive (node's Agent does the same).
-    s.unref();
     host.idle.push(s);
     this.#idleCount++;
     this.armIdle();
