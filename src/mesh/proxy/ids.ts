@@ -43,19 +43,30 @@ let uuidAt = 0;
 let hex = '';
 let hexAt = 0;
 
-/** `batch` UUID v4s (RFC 9562) in lowercase hex, back to back. */
+/** Writes byte `v` as two lowercase hex digits at `text[j]`; returns the next offset. */
+function hexPair(v: number, j: number): number {
+  text[j] = HEX[v >> 4];
+  text[j + 1] = HEX[v & 15];
+  return j + 2;
+}
+
+/** `batch` UUID v4s (RFC 9562) in lowercase hex, back to back: 8-4-4-4-12 digits, written straight through. */
 function renderUuids(): string {
   const from = take(16 * batch);
   let j = 0;
   for (let at = from; at < from + 16 * batch; at += 16) {
-    for (let i = 0; i < 16; i++) {
-      if (i === 4 || i === 6 || i === 8 || i === 10) text[j++] = 45; // '-'
-      let v = pool[at + i];
-      if (i === 6) v = (v & 0x0f) | 0x40; // version 4
-      else if (i === 8) v = (v & 0x3f) | 0x80; // variant 10
-      text[j++] = HEX[v >> 4];
-      text[j++] = HEX[v & 15];
-    }
+    for (let i = 0; i < 4; i++) j = hexPair(pool[at + i], j);
+    text[j++] = 45; // '-'
+    j = hexPair(pool[at + 4], j);
+    j = hexPair(pool[at + 5], j);
+    text[j++] = 45;
+    j = hexPair((pool[at + 6] & 0x0f) | 0x40, j); // version 4
+    j = hexPair(pool[at + 7], j);
+    text[j++] = 45;
+    j = hexPair((pool[at + 8] & 0x3f) | 0x80, j); // variant 10
+    j = hexPair(pool[at + 9], j);
+    text[j++] = 45;
+    for (let i = 10; i < 16; i++) j = hexPair(pool[at + i], j);
   }
   return text.toString('latin1', 0, j);
 }
