@@ -307,18 +307,20 @@ export function clientSidecarConfig(podIP: string, appIP: string, server: { podI
 }
 
 /** Starts `skiff proxy sidecar --config FILE` on podIP (its admin, outbound and inbound listeners bind there). */
-export async function startSidecar(procs: Procs, dir: string, label: string, config: ProxyConfig): Promise<Proc> {
+export async function startSidecar(procs: Procs, dir: string, label: string, config: ProxyConfig, opts: { wrap?: string[]; readyMs?: number } = {}): Promise<Proc> {
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${label}.json`);
   writeFileSync(file, JSON.stringify(config, null, 2));
   const env: NodeJS.ProcessEnv = { ...process.env, SKIFF_POD_IP: config.node.podIP, SKIFF_APP_IP: config.node.appIP, POD_NAMESPACE: NS, POD_NAME: config.node.pod };
   for (const k of ['HTTP_PROXY', 'http_proxy', 'SKIFF_XDS_ADDRESS']) delete env[k];
-  const p = procs.start([...pinHigh(0), process.execPath, ...proxyNodeFlags, skiffBundle, 'proxy', 'sidecar', '--config', file], { env, stderr: 'pipe' });
+  // `wrap` runs the sidecar under another program (bench/mesh-instructions.ts: valgrind), unpinned.
+  const cmd = [process.execPath, ...proxyNodeFlags, skiffBundle, 'proxy', 'sidecar', '--config', file];
+  const p = procs.start(opts.wrap ? [...opts.wrap, ...cmd] : [...pinHigh(0), ...cmd], { env, stderr: 'pipe' });
   // Nothing reads the access log (off) or the events, but a full pipe would stall the sidecar.
   p.stdout!.resume();
   let log = '';
   p.stderr!.on('data', (d: Buffer) => (log += d));
-  const deadline = Date.now() + 15_000;
+  const deadline = Date.now() + (opts.readyMs ?? 15_000);
   for (;;) {
     const r = await getStatus(config.node.podIP, 15021, '/healthz/ready');
     if (r === 200) break;

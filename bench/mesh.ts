@@ -354,6 +354,9 @@ function report(paths: Path[], results: Map<string, Run[]>, idle: Map<string, nu
   return `${out.join('\n')}\n`;
 }
 
-const what = process.argv.find((a) => a === 'dataplane' || a === 'converge');
-if (what !== 'converge') await dataplane();
-if (what !== 'dataplane') await (await import('./mesh-converge.ts')).converge();
+const what = process.argv.find((a) => a === 'dataplane' || a === 'converge' || a === 'instructions');
+if (what === 'instructions') await (await import('./mesh-instructions.ts')).instructions();
+else {
+  if (what !== 'converge') await dataplane();
+  if (what !== 'dataplane') await (await import('./mesh-converge.ts')).converge();
+}
