@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ProxyConfig } from '../src/mesh/proxy/model.ts';
 import { clientSidecarConfig, FQDN, serverSidecarConfig, startBackend, startSidecar } from './mesh-paths.ts';
-import { freePort, have, Procs, sleep } from './util.ts';
+import { freePort, have, Procs, randomNet, sleep } from './util.ts';
 
 const WARM = Number(process.env.BENCH_CG_WARM ?? 12_000);
 const N = Number(process.env.BENCH_CG_REQUESTS ?? 3_000);
@@ -72,7 +72,7 @@ export async function instructions(): Promise<void> {
   }
   const procs = new Procs();
   const dir = mkdtempSync(join(tmpdir(), 'skiff-bench-cg-'));
-  const net = `127.${200 + Math.floor(Math.random() * 50)}.${1 + Math.floor(Math.random() * 254)}.`;
+  const net = randomNet();
   try {
     const app = `${net}10`;
     const port = await freePort(app);

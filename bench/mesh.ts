@@ -34,7 +34,7 @@ import { setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { clientSidecarConfig, FQDN, get, type Proc, serverSidecarConfig, startBackend, startHaproxy, startNginxProxy, startLeanSketch, startNodeProxy, startRawProxy, startSidecar } from './mesh-paths.ts';
 import { paced } from './paced.ts';
-import { cpuBusySeconds, cpuSeconds, cpuStealSeconds, freePort, have, median, pct, pinHigh, pinSelf, Procs, pssKB, raisedPriority, rssKB } from './util.ts';
+import { cpuBusySeconds, cpuSeconds, cpuStealSeconds, freePort, have, median, pct, pinHigh, pinSelf, Procs, pssKB, raisedPriority, randomNet, rssKB } from './util.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const MAX_SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -154,11 +154,6 @@ async function pacedLoad(path: Path, backend: Proc): Promise<Run> {
   const b = counters(path, backend);
   const seconds = (performance.now() - t0) / 1000;
   return { rps: r.rps, p50: pct(r.lat, 50), p99: pct(r.lat, 99), errors: r.errors, unfinished: r.unfinished, requests: r.lat.length, seconds, queued: r.queued, lateP99: r.lateP99Us, ...delta(a!, b) };
-}
-
-/** A random 127.a.b.0/24 for this run's addresses (other programs on this machine use loopback too). */
-function randomNet(): string {
-  return `127.${200 + Math.floor(Math.random() * 50)}.${1 + Math.floor(Math.random() * 254)}.`;
 }
 
 const fmt = (n: number, d = 0): string => (Number.isFinite(n) ? n.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d }) : '—');

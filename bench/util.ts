@@ -217,3 +217,8 @@ export function firstLine(p: ChildProcess, timeoutMs = 10_000): Promise<string> 
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A random 127.a.b.0/24 for this run's addresses (other programs on this machine use loopback too). */
+export function randomNet(): string {
+  return `127.${200 + Math.floor(Math.random() * 50)}.${1 + Math.floor(Math.random() * 254)}.`;
+}
