@@ -407,6 +407,9 @@ export class H1Parser {
     let end: number;
     let after: number;
     let text: string | undefined;
+    /** The first line's end in `text` and whether HEADER_LINES took the lines after it (-1, false: not looked at). */
+    let le = -1;
+    let valid = false;
     const parts = this.#pending;
     if (parts) {
       // The head began in earlier reads. Search only the new bytes and the last few kept ones, so a
@@ -433,14 +436,27 @@ export class H1Parser {
       // and its LF may come in separate reads).
       while (start < b.length && (b[start] === 13 || b[start] === 10)) start++;
       if (start === b.length) return -1;
-      // The usual head fits in the first bytes: one latin1 string of them is searched (a string
-      // search costs a fraction of Buffer.indexOf's call) and then parsed; else the Buffer is searched.
+      // The usual head fits in the first bytes: one latin1 string of them is checked and searched
+      // (a string search costs a fraction of Buffer.indexOf's call) and then parsed; else the
+      // Buffer is searched.
       const w = Math.min(b.length, start + textWindow);
       text = latin1(b, start, w);
-      const e = text.indexOf('\r\n\r\n');
+      // The check of the header lines (HEADER_LINES, which #parseHead would run anyway) finds
+      // where they end: a match stops at the blank line. Only a head it refuses, or one without
+      // header lines, is searched for the blank line.
+      let e = -1;
+      le = text.indexOf('\r\n');
+      if (le >= 0) {
+        HEADER_LINES.lastIndex = le + 2;
+        if (HEADER_LINES.test(text)) {
+          e = HEADER_LINES.lastIndex;
+          valid = true;
+        } else e = text.indexOf('\r\n\r\n', le);
+      }
       if (e >= 0) end = start + e;
       else {
         text = undefined;
+        le = -1;
         end = w - start < textWindow ? -1 : b.indexOf(CRLF2, w - 3);
       }
       if (end < 0) {
@@ -459,7 +475,7 @@ export class H1Parser {
     if (end - start > h1Limits.maxHeadBytes) throw new H1ParseError(431, 'request header fields too large');
     this.#pending = undefined;
     this.#pendingLen = 0;
-    const head = this.#parseHead(b, start, end, text ?? b.toString('latin1', start, end + 4));
+    const head = this.#parseHead(b, start, end, text ?? b.toString('latin1', start, end + 4), le, valid);
     if (head === undefined) return after; // a 1xx interim response: skipped
     if (this.#sink.onHead(head) === true) {
       this.#state = DONE;
@@ -477,10 +493,10 @@ export class H1Parser {
    * come from the known-name table or are lowercased once, and the status line, Content-Length and
    * Connection tokens are read on the bytes, so no header costs a toLowerCase or a regex of its own.
    */
-  #parseHead(b: Buffer, start: number, end: number, text: string): H1Head | undefined {
+  #parseHead(b: Buffer, start: number, end: number, text: string, firstEnd: number, checked: boolean): H1Head | undefined {
     // `text` holds the head from `start`, maybe with what follows it: the head is text[0..n).
     const n = end - start;
-    let le = text.indexOf('\r\n');
+    let le = firstEnd >= 0 ? firstEnd : text.indexOf('\r\n');
     if (le < 0 || le > n) le = n;
     const head: H1Head = {
       method: '',
@@ -500,8 +516,11 @@ export class H1Parser {
     else statusLine(b, start, start + le, text, head);
     // One native pass checks every header line; only a head that fails it is looked at line by line,
     // to say what is wrong.
-    HEADER_LINES.lastIndex = le + 2;
-    const valid = le + 2 >= n || HEADER_LINES.test(text);
+    let valid = checked || le + 2 >= n;
+    if (!valid) {
+      HEADER_LINES.lastIndex = le + 2;
+      valid = HEADER_LINES.test(text);
+    }
     const raw = head.rawHeaders;
     let conn = 0;
     let te = '';
@@ -511,10 +530,20 @@ export class H1Parser {
     let count = 0;
     for (let pos = le + 2; pos < n; ) {
       if (++count > h1Limits.maxHeaders) throw new H1ParseError(431, 'too many headers');
-      let eol = text.indexOf('\r\n', pos);
-      if (eol < 0 || eol > n) eol = n;
-      const c = text.indexOf(':', pos);
-      if (!valid) checkLine(b, start + pos, c < 0 ? -1 : start + c, start + eol);
+      let eol: number;
+      let c: number;
+      if (valid) {
+        // A checked line is a token, a colon and a value without CR, so the first CR after the
+        // colon ends it: a one-character search (memchr) costs less than one for CRLF.
+        c = text.indexOf(':', pos);
+        eol = text.indexOf('\r', c + 1);
+        if (eol < 0 || eol > n) eol = n;
+      } else {
+        eol = text.indexOf('\r\n', pos);
+        if (eol < 0 || eol > n) eol = n;
+        c = text.indexOf(':', pos);
+        checkLine(b, start + pos, c < 0 ? -1 : start + c, start + eol);
+      }
       let va = c + 1;
       let vb = eol;
       while (va < vb && (text.charCodeAt(va) === 32 || text.charCodeAt(va) === 9)) va++;
