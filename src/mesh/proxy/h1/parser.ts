@@ -263,12 +263,13 @@ function requestLine(text: string, le: number, head: H1Head): void {
 
 /**
  * Header lines from lastIndex up to the blank line, all well-formed: a token name, a colon, a value
- * without control characters but HTAB (so no bare CR or LF), lines joined by CRLF. A line cannot
- * hold CRLF, so the match ends at the first blank line, which ends the head. No backtracking
- * blow-up: a value's class excludes the CR that ends it.
+ * without control characters but HTAB (so no bare CR or LF), each ended by CRLF, then the blank
+ * line's CRLF (looked at, not taken: lastIndex is where the blank line starts). A line cannot hold
+ * CRLF, so the match ends at the first blank line, which ends the head. No backtracking and no line
+ * read twice: a value's class excludes the CR that ends it, and a blank line's CR starts no name.
  */
 const HEADER_LINE = `${TCHAR_CLASS}+:[^${CONTROL_CLASS.slice(1, -1)}]*`;
-const HEADER_LINES = new RegExp(`(?:${HEADER_LINE}\\r\\n)*${HEADER_LINE}(?=\\r\\n\\r\\n)`, 'y');
+const HEADER_LINES = new RegExp(`(?:${HEADER_LINE}\\r\\n)+(?=\\r\\n)`, 'y');
 
 /** Says what is wrong with a header line `b[p..eol)` whose colon is at `c` (-1: none): HEADER_LINES refused the head. */
 function checkLine(b: Buffer, p: number, c: number, eol: number): void {
@@ -449,7 +450,7 @@ export class H1Parser {
       if (le >= 0) {
         HEADER_LINES.lastIndex = le + 2;
         if (HEADER_LINES.test(text)) {
-          e = HEADER_LINES.lastIndex;
+          e = HEADER_LINES.lastIndex - 2;
           valid = true;
         } else e = text.indexOf('\r\n\r\n', le);
       }
