@@ -94,6 +94,16 @@ export function readDone(): void {
   schedule();
 }
 
+/**
+ * A whole message was queued for `s`. Inside a direct read whose writes go out inline, it leaves
+ * now rather than when the read's callback returns: the bookkeeping after a response (metrics, the
+ * access log, the pool) and the rest of the read then run while the peer already has the bytes. A
+ * read that will be a probe keeps its writes for the probe.
+ */
+export function messageQueued(s: net.Socket): void {
+  if (inline && reading !== 0 && !scheduled && sinceProbe + 1 < probeEvery) flushSocket(s);
+}
+
 /** True while writes are flushed at the end of each read (for tests). */
 export function flushingInline(): boolean {
   return inline;

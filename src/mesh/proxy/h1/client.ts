@@ -21,7 +21,7 @@
  */
 import { STATUS_CODES } from 'node:http';
 import type net from 'node:net';
-import { adoptForBatch, flushSocket, writeLater } from './batch.ts';
+import { adoptForBatch, flushSocket, messageQueued, writeLater } from './batch.ts';
 import { H1Body } from './body.ts';
 import { SlotEmitter } from './emitter.ts';
 import { asLower } from './fields.ts';
@@ -198,10 +198,13 @@ export class H1Call extends SlotEmitter implements H1Sink {
       if (!this.#framed && (n > 0 || !noBodyMethods.has(this.#method))) head += `content-length: ${n}\r\n`;
       // A whole small request is one latin1 string (a byte per char), held to the end of this I/O
       // phase with the other requests of the batch (batch.ts).
-      if (n === 0) writeLater(s, `${head}\r\n`);
-      else if (n <= 16 * 1024) {
+      if (n === 0) {
+        writeLater(s, `${head}\r\n`);
+        messageQueued(s);
+      } else if (n <= 16 * 1024) {
         const bytes = typeof body === 'string' ? Buffer.from(body) : body!;
         writeLater(s, `${head}\r\n${bytes.toString('latin1')}`);
+        messageQueued(s);
       } else {
         flushSocket(s);
         s.cork();

@@ -8,7 +8,7 @@
  */
 import { STATUS_CODES } from 'node:http';
 import type net from 'node:net';
-import { flushSocket, heldLength, writeLater } from './batch.ts';
+import { flushSocket, heldLength, messageQueued, writeLater } from './batch.ts';
 import { SlotEmitter } from './emitter.ts';
 import { asLower, latin1 } from './fields.ts';
 import { keepCopy } from './parser.ts';
@@ -207,6 +207,7 @@ export class H1Response extends SlotEmitter {
     else this.#takeHead();
     // The rest of the response leaves with the others of this I/O phase (batch.ts).
     if (this.#chunked) this.#queue('0\r\n\r\n');
+    messageQueued(this.socket);
     this.writableEnded = true;
     this.writableFinished = true;
     this.finished = true;
