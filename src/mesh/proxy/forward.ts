@@ -73,13 +73,14 @@ export function forward(s: HttpStream, r: CompiledRoute, a: RouteAction): void {
   s.abort = abortStream;
   (s as HttpStream & Tagged)[kFwd] = f;
   buildRequest(f, r);
-  if (a.hash) f.ctx.hashKey = hashKey(f, a);
-  if (s.original) f.ctx.original = s.original;
+  if (a.hash) f.hashKey = hashKey(f, a);
+  if (s.original) f.original = s.original;
   const h = s.req.headers;
   const cl = h['content-length'];
   // HTTP/2 requests usually carry no content-length: a body is whatever follows HEADERS without END_STREAM.
   const hasBody = (cl !== undefined && cl !== '0') || h['transfer-encoding'] !== undefined || (s.h2 && h2HasBody(s.req));
-  f.bodyless = !hasBody;
+  f.endStream = !hasBody;
+  if (s.h2) f.trailersFrom = s.req;
   const replay = a.retry.num > 0 || a.mirrors.length > 0;
   if (!hasBody) return dispatch(f, a.retry.on);
   if (!replay || (cl !== undefined && Number(cl) > bufferLimit)) {
@@ -131,7 +132,7 @@ function dispatch(f: Forward, retryOn: number): void {
 function attempt(f: Forward): void {
   const s = f.s;
   f.attempt++;
-  const host = f.cluster.choose(f.ctx);
+  const host = f.cluster.choose(f);
   if (!host) {
     finish(f);
     return localReply(s, 503, bodies.noHealthy, F.UH, 'no_healthy_upstream');
@@ -143,8 +144,7 @@ function attempt(f: Forward): void {
   const n = f.attempt;
   f.pooled = 0;
   // One closure per attempt: the cluster's callback API needs it to know which attempt answered.
-  const up = { method: f.method, path: f.path, headers: f.headers, endStream: f.bodyless, trailersFrom: s.h2 ? s.req : undefined };
-  const handle = f.cluster.request(host, up, (err, creq) => onPool(f, n, err, creq));
+  const handle = f.cluster.request(host, f, (err, creq) => onPool(f, n, err, creq));
   // The callback may already have run (synchronously); only a request still waiting keeps its handle.
   if (f.pooled !== n && f.attempt === n && !f.finished) f.handle = handle;
 }
@@ -245,9 +245,9 @@ function scheduleRetry(f: Forward): void {
   f.holdingRetry = true;
   const r = f.a.retry;
   if (r.avoid && f.host) {
-    const tried = (f.ctx.avoid as Set<string> | undefined) ?? new Set<string>();
+    const tried = (f.avoid as Set<string> | undefined) ?? new Set<string>();
     tried.add(f.host.key);
-    f.ctx.avoid = tried;
+    f.avoid = tried;
   }
   // Fully jittered exponential backoff: retry n waits random [0, (2^n − 1)·base), capped at 10 × base.
   const interval = Math.min(((1 << Math.min(f.attempt, 20)) - 1) * r.baseMs, 10 * r.baseMs);

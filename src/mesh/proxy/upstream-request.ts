@@ -9,7 +9,7 @@ import { cookieValue, upstreamHeaders } from './headers.ts';
 import { matchedPrefixLength, parseQuery } from './match.ts';
 import type { HttpStream } from './stream.ts';
 import { injectTrace } from './tracing.ts';
-import type { ChooseContext, UpstreamCluster, UpstreamHost } from './upstream/index.ts';
+import type { ChooseContext, UpstreamCluster, UpstreamHost, UpstreamRequest } from './upstream/index.ts';
 
 /** A route action that forwards upstream. */
 export type RouteAction = CompiledAction & { kind: 'route' };
@@ -20,14 +20,15 @@ export const kFwd = Symbol('skiff.proxy.forward');
 export type Tagged = { [kFwd]?: Forward };
 
 /** Attempt state of one routed request (a per-request record: plain fields, written by forward.ts). */
-export class Forward {
+export class Forward implements ChooseContext, UpstreamRequest {
   readonly s: HttpStream;
   readonly a: RouteAction;
   readonly d: CompiledDest;
   readonly cluster: UpstreamCluster;
   readonly method: string;
   path = '';
-  headers: string[] = [];
+  /** Set by buildRequest, right after construction. */
+  headers!: string[];
   /** Index in `headers` of the x-envoy-attempt-count value, rewritten per attempt. */
   attemptIdx = 0;
   attempt = 0;
@@ -38,8 +39,13 @@ export class Forward {
   chunks?: Buffer[];
   streamBody = false;
   /** No request body at all (HTTP/2 upstreams then send HEADERS with END_STREAM). */
-  bodyless = false;
-  ctx: ChooseContext = {};
+  endStream = false;
+  /** HTTP/2 downstreams: the request whose trailers follow the body upstream. */
+  trailersFrom?: http.IncomingMessage;
+  /** The load balancer's inputs (ChooseContext): the Forward is its own, as it is its own UpstreamRequest. */
+  hashKey?: string;
+  avoid?: ReadonlySet<string>;
+  original?: { address: string; port: number };
   host?: UpstreamHost;
   creq?: http.ClientRequest;
   handle?: { cancel(): void };
@@ -139,7 +145,7 @@ export function mirror(f: Forward): void {
   for (const m of f.a.mirrors) {
     const c = m.cluster;
     if (!c || random() * 1e6 >= m.perMillion) continue;
-    const host = c.choose({ hashKey: f.ctx.hashKey });
+    const host = c.choose({ hashKey: f.hashKey });
     if (!host) continue;
     const headers = f.headers.slice();
     headers[f.attemptIdx] = '1';
