@@ -243,10 +243,12 @@ const METHODS = ['GET', 'POST', 'PUT', 'HEAD', 'DELETE', 'PATCH', 'OPTIONS'];
 /** The request line `text[0..le)`: `METHOD SP request-target SP HTTP/1.x`. */
 function requestLine(text: string, le: number, head: H1Head): void {
   const sp1 = text.indexOf(' ');
-  const sp2 = text.lastIndexOf(' ', le - 1);
+  // The version is 8 characters: its space is usually right before them (lastIndexOf is a runtime call).
+  const sp2 = le >= 9 && text.charCodeAt(le - 9) === 32 ? le - 9 : text.lastIndexOf(' ', le - 1);
   if (sp1 <= 0 || sp1 >= le || sp2 === sp1) throw new H1ParseError(400, 'malformed request line');
   let method: string | undefined;
-  for (const m of METHODS) if (m.length === sp1 && text.startsWith(m)) method = m;
+  if (sp1 === 3 && text.charCodeAt(0) === 71 && text.charCodeAt(1) === 69 && text.charCodeAt(2) === 84) method = 'GET';
+  else for (const m of METHODS) if (m.length === sp1 && text.startsWith(m)) method = m;
   if (method === undefined) {
     method = text.slice(0, sp1);
     if (!TOKEN.test(method)) throw new H1ParseError(400, 'invalid method');
