@@ -55,7 +55,7 @@ export type OnBytes<S extends net.Socket = net.Socket> = (s: S, view: Buffer) =>
  */
 const views: Array<Buffer | undefined> = new Array(64).fill(undefined);
 
-function viewOf(n: number): Buffer {
+function readView(n: number): Buffer {
   const v = views[n & 63];
   if (v !== undefined && v.length === n) return v;
   const fresh = readBuffer.subarray(0, n);
@@ -67,7 +67,7 @@ function viewOf(n: number): Buffer {
 function deliver<S extends net.Socket>(s: S, n: number, onBytes: OnBytes<S>): boolean {
   readStart();
   try {
-    return onBytes(s, viewOf(n));
+    return onBytes(s, readView(n));
   } finally {
     readDone();
   }
