@@ -146,7 +146,7 @@ export class H1Call extends SlotEmitter implements H1Sink {
       const l = name.length === 14 || name.length === 17 ? asLower(name) : name;
       if (l === 'content-length') framed = true;
       else if (l === 'transfer-encoding') continue; // framing is this exchange's own
-      head += `${name}: ${value}\r\n`;
+      head += name + ': ' + value + '\r\n';
     }
     this.#framed = framed;
     this.#head = head;

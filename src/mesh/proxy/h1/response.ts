@@ -144,7 +144,7 @@ export class H1Response extends SlotEmitter {
       if (v.toLowerCase().includes('chunked')) this.#seen |= CHUNKED;
       if (this.#noBody) return;
     }
-    this.#h += `${name}: ${v}\r\n`;
+    this.#h += name + ': ' + v + '\r\n';
   }
 
   /**
