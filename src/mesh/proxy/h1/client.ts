@@ -25,7 +25,7 @@ import { adoptForBatch, flushSocket, messageQueued, writeLater } from './batch.t
 import { H1Body } from './body.ts';
 import { SlotEmitter } from './emitter.ts';
 import { asLower } from './fields.ts';
-import { type H1Head, H1ParseError, H1Parser, type H1Sink, headerObject } from './parser.ts';
+import { type H1Head, H1ParseError, H1Parser, type H1Sink, headerObject, linePrefix } from './parser.ts';
 import { connectDirect } from './reads.ts';
 
 /** The response, as the router reads an IncomingMessage. */
@@ -137,7 +137,8 @@ export class H1Call extends SlotEmitter implements H1Sink {
     this.reusedSocket = reused;
     this.#done = done;
     this.#method = method;
-    let head = `${method} ${path} HTTP/1.1\r\n`;
+    // Lines are written CRLF first (linePrefix): the head ends without its last CRLF until it is sent.
+    let head = method + ' ' + path + ' HTTP/1.1';
     let framed = false;
     for (let i = 0; i < headers.length; i += 2) {
       const name = headers[i];
@@ -146,7 +147,7 @@ export class H1Call extends SlotEmitter implements H1Sink {
       const l = name.length === 14 || name.length === 17 ? asLower(name) : name;
       if (l === 'content-length') framed = true;
       else if (l === 'transfer-encoding') continue; // framing is this exchange's own
-      head += name + ': ' + value + '\r\n';
+      head += linePrefix(name) + value;
     }
     this.#framed = framed;
     this.#head = head;
@@ -170,11 +171,11 @@ export class H1Call extends SlotEmitter implements H1Sink {
       this.#headSent = true;
       if (!this.#framed) {
         this.#chunked = true;
-        this.#head += 'transfer-encoding: chunked\r\n';
+        this.#head += '\r\ntransfer-encoding: chunked';
       }
       flushSocket(s);
       s.cork();
-      s.write(`${this.#head}\r\n`, 'latin1');
+      s.write(`${this.#head}\r\n\r\n`, 'latin1');
       process.nextTick(uncork, s);
     }
     const n = typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
@@ -195,20 +196,20 @@ export class H1Call extends SlotEmitter implements H1Sink {
       this.#headSent = true;
       let head = this.#head;
       const n = body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.length;
-      if (!this.#framed && (n > 0 || !noBodyMethods.has(this.#method))) head += `content-length: ${n}\r\n`;
+      if (!this.#framed && (n > 0 || !noBodyMethods.has(this.#method))) head += `\r\ncontent-length: ${n}`;
       // A whole small request is one latin1 string (a byte per char), held to the end of this I/O
       // phase with the other requests of the batch (batch.ts).
       if (n === 0) {
-        writeLater(s, `${head}\r\n`);
+        writeLater(s, `${head}\r\n\r\n`);
         messageQueued(s);
       } else if (n <= 16 * 1024) {
         const bytes = typeof body === 'string' ? Buffer.from(body) : body!;
-        writeLater(s, `${head}\r\n${bytes.toString('latin1')}`);
+        writeLater(s, `${head}\r\n\r\n${bytes.toString('latin1')}`);
         messageQueued(s);
       } else {
         flushSocket(s);
         s.cork();
-        s.write(`${head}\r\n`, 'latin1');
+        s.write(`${head}\r\n\r\n`, 'latin1');
         s.write(body!);
         s.uncork();
       }

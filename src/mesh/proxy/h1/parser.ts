@@ -151,7 +151,7 @@ function sameWord(b: Buffer, at: number, w: Uint8Array): boolean {
  * lowercases names too, so other names are lowercased as read.
  */
 const KNOWN_NAMES = [
-  'accept', 'accept-encoding', 'accept-language', 'access-control-allow-origin', 'age', 'authorization', 'b3', 'cache-control',
+  'accept', 'accept-encoding', 'accept-language', 'accept-ranges', 'access-control-allow-origin', 'age', 'authorization', 'b3', 'cache-control',
   'connection', 'content-encoding', 'content-length', 'content-type', 'cookie', 'date', 'end-user', 'etag', 'expect', 'expires',
   'grpc-encoding', 'grpc-message', 'grpc-status', 'grpc-timeout', 'host', 'if-modified-since', 'if-none-match', 'keep-alive',
   'last-modified', 'location', 'origin', 'pragma', 'proxy-connection', 'referer', 'server', 'set-cookie', 'te', 'trailer',
@@ -160,6 +160,19 @@ const KNOWN_NAMES = [
   'x-envoy-expected-rq-timeout-ms', 'x-envoy-original-path', 'x-envoy-overloaded', 'x-envoy-upstream-service-time',
   'x-forwarded-client-cert', 'x-forwarded-for', 'x-forwarded-proto', 'x-request-id', 'x-skiff-peer',
 ];
+/**
+ * What goes before a header's value in a head the proxy writes: CRLF (ending the line before), the
+ * name and ": ". Made once for the known names, so a header line costs one concatenation and the
+ * append, not four (~200 instructions and ~50 bytes a line under callgrind).
+ */
+const linePrefixes = new Map<string, string>(KNOWN_NAMES.map((n) => [n, `\r\n${n}: `]));
+
+/** `\r\n<name>: `, from the table for known names. */
+export function linePrefix(name: string): string {
+  const p = linePrefixes.get(name);
+  return p !== undefined ? p : '\r\n' + name + ': ';
+}
+
 /** KNOWN_NAMES by length and first letter (`len * 32 + (letter & 31)`), each with its bytes. */
 const knownByKey: Array<Array<{ name: string; bytes: Uint8Array }> | undefined> = [];
 for (const name of KNOWN_NAMES) (knownByKey[name.length * 32 + (name.charCodeAt(0) & 31)] ??= []).push({ name, bytes: word(name) });

@@ -11,7 +11,7 @@ import type net from 'node:net';
 import { flushSocket, heldLength, messageQueued, writeLater } from './batch.ts';
 import { SlotEmitter } from './emitter.ts';
 import { asLower, latin1 } from './fields.ts';
-import { keepCopy } from './parser.ts';
+import { keepCopy, linePrefix } from './parser.ts';
 
 /** The connection a response belongs to. */
 export interface ResponseOwner {
@@ -94,7 +94,8 @@ export class H1Response extends SlotEmitter {
     this.statusCode = status;
     const method = this.req.method;
     this.#noBody = method === 'HEAD' || status === 204 || status === 304 || status < 200;
-    this.#h = `HTTP/1.1 ${status} ${this.statusMessage || STATUS_CODES[status] || 'unknown'}\r\n`;
+    // Lines are written CRLF first (linePrefix): the head ends with the blank line's CRLFs below.
+    this.#h = `HTTP/1.1 ${status} ${this.statusMessage || STATUS_CODES[status] || 'unknown'}`;
     this.#seen = 0;
     if (Array.isArray(headers)) {
       for (let i = 0; i < headers.length; i += 2) this.#add(headers[i], headers[i + 1]);
@@ -110,17 +111,17 @@ export class H1Response extends SlotEmitter {
     this.#h = '';
     const seen = this.#seen;
     let chunked = (seen & CHUNKED) !== 0;
-    if (!(seen & DATE)) h += `date: ${httpDate()}\r\n`;
+    if (!(seen & DATE)) h += `\r\ndate: ${httpDate()}`;
     if (!this.#noBody && !(seen & LENGTH) && !chunked) {
       if (this.req.httpVersionMinor === 1) {
-        h += 'transfer-encoding: chunked\r\n';
+        h += '\r\ntransfer-encoding: chunked';
         chunked = true;
       } else this.keepAlive = false; // HTTP/1.0: the body ends with the connection
     }
     this.#chunked = chunked && !this.#noBody;
-    if (!this.keepAlive) h += 'connection: close\r\n';
-    else if (this.req.httpVersionMinor === 0) h += 'connection: keep-alive\r\n';
-    this.#head = `${h}\r\n`;
+    if (!this.keepAlive) h += '\r\nconnection: close';
+    else if (this.req.httpVersionMinor === 0) h += '\r\nconnection: keep-alive';
+    this.#head = `${h}\r\n\r\n`;
     this.headersSent = true;
     return this;
   }
@@ -144,7 +145,7 @@ export class H1Response extends SlotEmitter {
       if (v.toLowerCase().includes('chunked')) this.#seen |= CHUNKED;
       if (this.#noBody) return;
     }
-    this.#h += name + ': ' + v + '\r\n';
+    this.#h += linePrefix(name) + v;
   }
 
   /**
