@@ -140,7 +140,9 @@ export function onInboundRequest(lst: ListenerCtx, req: http.IncomingMessage, re
   const inb = lst.inbound;
   if (!live || !inb) return plainReply(res, 503, proxyErrors.config, 'proxy has no configuration yet', lst.server);
   const authority = req.headers.host ?? '';
-  const s = new HttpStream(lst, live, req, res, viewOf(req, req.url ?? '/', authority), hostOf(authority), inb.src.port);
+  // No host: an inbound request's metrics and route come from the port, not the Host (tracing
+  // works it out when it names a span).
+  const s = new HttpStream(lst, live, req, res, viewOf(req, req.url ?? '/', authority), '', inb.src.port);
   ids(s);
   s.peer = lst.engine.peers.get(req.headers[peerHeader]);
   route(s, inb.route);

@@ -51,7 +51,7 @@ export class HttpStream implements CloseHook {
   /** performance.now() at start, for durations. */
   readonly t0: number;
   readonly view: RequestView;
-  /** Host without port, lowercased. */
+  /** Host without port, lowercased ('' on inbound requests, where nothing reads it). */
   host: string;
   /** Destination port (outbound: from the URL; inbound/gateway: the listener's service port). */
   port: number;

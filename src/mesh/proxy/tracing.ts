@@ -22,6 +22,7 @@
 import { ProxyConfigError } from './errors.ts';
 import { flagString } from './flags.ts';
 import { randomHex } from './ids.ts';
+import { hostOf } from './match.ts';
 import type { TracingConfig } from './model.ts';
 import type { SpanRecord } from './trace-reporter.ts';
 import type { HttpStream } from './stream.ts';
@@ -135,7 +136,7 @@ function operation(s: HttpStream): string {
   if (s.lst.kind === 'inbound') {
     const op = one(s.req.headers['x-envoy-decorator-operation']);
     if (op) return op;
-    return `${s.lst.inbound?.service?.host ?? s.host}:${s.port}/*`;
+    return `${s.lst.inbound?.service?.host ?? hostOf(s.view.authority)}:${s.port}/*`;
   }
   return s.route?.operation ?? `${s.host}:${s.port}/*`;
 }
