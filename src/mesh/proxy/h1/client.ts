@@ -197,19 +197,16 @@ export class H1Call extends SlotEmitter implements H1Sink {
       let head = this.#head;
       const n = body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.length;
       if (!this.#framed && (n > 0 || !noBodyMethods.has(this.#method))) head += `\r\ncontent-length: ${n}`;
+      head += '\r\n\r\n';
       // A whole small request is one latin1 string (a byte per char), held to the end of this I/O
       // phase with the other requests of the batch (batch.ts).
-      if (n === 0) {
-        writeLater(s, `${head}\r\n\r\n`);
-        messageQueued(s);
-      } else if (n <= 16 * 1024) {
-        const bytes = typeof body === 'string' ? Buffer.from(body) : body!;
-        writeLater(s, `${head}\r\n\r\n${bytes.toString('latin1')}`);
+      if (n <= 16 * 1024) {
+        writeLater(s, n === 0 ? head : head + (typeof body === 'string' ? Buffer.from(body) : body!).toString('latin1'));
         messageQueued(s);
       } else {
         flushSocket(s);
         s.cork();
-        s.write(`${head}\r\n\r\n`, 'latin1');
+        s.write(head, 'latin1');
         s.write(body!);
         s.uncork();
       }
