@@ -435,6 +435,11 @@ const relay: Relay<Forward> = {
     // The client reads slower than the upstream sends: the upstream waits (pipe()'s backpressure).
     if (!(s.res as unknown as H1Response).writeView(view) && !f.waiting) holdUpstream(f);
   },
+  bodyText(f, text) {
+    const s = f.s;
+    s.bytesOut += text.length;
+    if (!(s.res as unknown as H1Response).writeText(text) && !f.waiting) holdUpstream(f);
+  },
   end(f, trailers) {
     if (trailers !== undefined && f.s.grpc) {
       const g = rawHeader(trailers, 'grpc-status');

@@ -9,7 +9,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { Readable } from 'node:stream';
 import { H1Body } from './body.ts';
-import { callOf, connectForExchanges, type DoneFn, H1Call, type H1Incoming } from './client.ts';
+import { callOf, connectForExchanges, type DoneFn, H1Call, type H1Incoming, type Relay } from './client.ts';
 import { lowerNames, unchunk, Wire } from './wire.test-helper.ts';
 
 const sockets = new Set<net.Socket>();
@@ -615,4 +615,51 @@ test('H1Call: bytes arriving on a connection after its exchange ended destroy it
   peer.sock.write('HTTP/1.1 200 OK\r\n\r\n');
   await peer.gone();
   assert.equal(s.destroyed, true);
+});
+
+// ---- relays ----
+
+test('A relay with bodyText gets a body read with its head as text, and pieces read after it as views', async () => {
+  const { s, peer } = await pair();
+  const r = recorder();
+  const got: string[] = [];
+  const relay: Relay<string> = {
+    head: (owner, h) => (got.push(`${owner} head ${h.status}`), true),
+    body: (owner, view) => got.push(`${owner} view ${view.toString('latin1')}`),
+    bodyText: (owner, text) => got.push(`${owner} text ${text}`),
+    end: (owner) => got.push(`${owner} end`),
+    cut: (owner) => got.push(`${owner} cut`),
+    fail: (owner, err) => got.push(`${owner} fail ${err.code}`),
+  };
+  const call = new H1Call(s, 'GET', '/', ['host', 'a'], false, r.done);
+  call.relayTo(relay, 'f');
+  call.end();
+  await peer.take();
+  peer.sock.write('HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nhead');
+  for (let i = 0; i < 100 && got.length < 2; i++) await tick();
+  peer.sock.write('-rest');
+  for (let i = 0; i < 100 && got.length < 4; i++) await tick();
+  assert.deepEqual(got, ['f head 200', 'f text head', 'f view -rest', 'f end']);
+  assert.deepEqual(r.calls, [[s, true]]);
+  s.destroy();
+});
+
+test('A relay without bodyText gets every piece as a view', async () => {
+  const { s, peer } = await pair();
+  const got: string[] = [];
+  const relay: Relay<number> = {
+    head: () => true,
+    body: (_, view) => got.push(view.toString('latin1')),
+    end: () => got.push('end'),
+    cut: () => got.push('cut'),
+    fail: () => got.push('fail'),
+  };
+  const call = new H1Call(s, 'GET', '/', ['host', 'a'], false, recorder().done);
+  call.relayTo(relay, 1);
+  call.end();
+  await peer.take();
+  peer.sock.write('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello');
+  for (let i = 0; i < 100 && got.length < 2; i++) await tick();
+  assert.deepEqual(got, ['hello', 'end']);
+  s.destroy();
 });

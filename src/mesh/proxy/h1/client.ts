@@ -51,6 +51,8 @@ export interface Relay<T> {
   head(owner: T, h: H1Head, call: H1Call): boolean;
   /** A piece of the body taken: a view valid only during the call. */
   body(owner: T, view: Buffer): void;
+  /** A piece of the body taken, as latin1 text: given, it is used for bodies read with their head (H1Sink.onBodyText). */
+  bodyText?(owner: T, text: string): void;
   /** The body taken is complete; `trailers` are a chunked body's trailer pairs. */
   end(owner: T, trailers: string[] | undefined): void;
   /** The response taken was cut after its head (connection lost, or the rest unparsable). */
@@ -161,6 +163,7 @@ export class H1Call extends SlotEmitter implements H1Sink {
   relayTo<T>(relay: Relay<T>, owner: T): void {
     this.#relay = relay;
     this.#owner = owner;
+    this.#parser.textBodies = relay.bodyText !== undefined;
   }
 
   /** Writes a piece of the request body (chunked unless a Content-Length was given). */
@@ -287,6 +290,11 @@ export class H1Call extends SlotEmitter implements H1Sink {
   onBody(chunk: Buffer): void {
     if (this.#relay === undefined) this.#res!.push(chunk);
     else if (this.#taking) this.#relay.body(this.#owner, chunk);
+  }
+
+  onBodyText(text: string): void {
+    // Only a relay with bodyText turns the parser's textBodies on.
+    if (this.#taking) this.#relay!.bodyText!(this.#owner, text);
   }
 
   onEnd(trailers: string[] | undefined): void {

@@ -66,6 +66,13 @@ export interface H1Sink {
   /** A head; returning true stops the message there (a server handing an upgrade on, body unread). */
   onHead(head: H1Head): boolean | void;
   onBody(chunk: Buffer): void;
+  /**
+   * A piece of the body as latin1 text (a char per byte), in place of onBody, when the parser's
+   * `textBodies` is set and it has the bytes as text already: a body that came in the read of its
+   * head lies in the text the head was parsed from, and a slice of that costs less than a string
+   * made from the bytes again.
+   */
+  onBodyText?(text: string): void;
   /** The message is complete; `trailers` are a chunked body's trailer pairs. */
   onEnd(trailers: string[] | undefined): void;
 }
@@ -310,6 +317,12 @@ export class H1Parser {
   #sizeBuf = '';
   /** Responses: the request was HEAD, so no body whatever the headers say. */
   noBody = false;
+  /** Bodies read with their head go to the sink's onBodyText (see H1Sink). */
+  textBodies = false;
+  /** This execute()'s head text (textBodies only): `#text` holds `#textBuf` from `#textAt`. */
+  #text = '';
+  #textAt = 0;
+  #textBuf: Buffer | undefined;
 
   constructor(kind: 'request' | 'response', sink: H1Sink) {
     this.#requests = kind === 'request';
@@ -350,6 +363,8 @@ export class H1Parser {
   /** Parses from `off`; returns where it stopped (the end of `buf`, or just after a complete message). */
   execute(buf: Buffer, off = 0): number {
     const sink = this.#sink;
+    // Text from an earlier call is of other bytes (a read's view may be the same Buffer again).
+    this.#textBuf = undefined;
     while (off < buf.length) {
       switch (this.#state) {
         case HEAD: {
@@ -361,7 +376,9 @@ export class H1Parser {
         case LENGTH: {
           const n = Math.min(this.#remaining, buf.length - off);
           this.#remaining -= n;
-          sink.onBody(off === 0 && n === buf.length ? buf : buf.subarray(off, off + n));
+          const a = off - this.#textAt;
+          if (this.#textBuf === buf && a >= 0 && a + n <= this.#text.length) sink.onBodyText!(this.#text.slice(a, a + n));
+          else sink.onBody(off === 0 && n === buf.length ? buf : buf.subarray(off, off + n));
           off += n;
           if (this.#remaining === 0) return this.#end(undefined, off);
           break;
@@ -491,6 +508,11 @@ export class H1Parser {
     if (end - start > h1Limits.maxHeadBytes) throw new H1ParseError(431, 'request header fields too large');
     this.#pending = undefined;
     this.#pendingLen = 0;
+    if (text !== undefined && this.textBodies) {
+      this.#text = text;
+      this.#textAt = start;
+      this.#textBuf = b;
+    }
     const head = this.#parseHead(b, start, end, text ?? b.toString('latin1', start, end + 4), le, valid);
     if (head === undefined) return after; // a 1xx interim response: skipped
     if (this.#sink.onHead(head) === true) {

@@ -171,6 +171,22 @@ export class H1Response extends SlotEmitter {
     return this.#write(view, false);
   }
 
+  /** write() of a small piece of body given as latin1 text (a char per byte), as the parser read it. */
+  writeText(text: string): boolean {
+    if (this.writableEnded || this.socket.destroyed) return false;
+    if (!this.headersSent) this.writeHead(this.statusCode);
+    this.#takeHead();
+    if (this.#noBody) return true;
+    const n = text.length;
+    if (n === 0) return true;
+    const s = this.socket;
+    if (heldLength(s) + n > highWater) flushSocket(s);
+    if (this.#chunked) this.#queue(`${n.toString(16)}\r\n`);
+    this.#queue(text);
+    if (this.#chunked) this.#queue('\r\n');
+    return !s.writableNeedDrain;
+  }
+
   #write(b: Buffer, owned: boolean): boolean {
     if (this.writableEnded || this.socket.destroyed) return false;
     if (!this.headersSent) this.writeHead(this.statusCode);

@@ -157,6 +157,20 @@ test('H1Server sends a body without length chunked across several write() calls'
   c.sock.destroy();
 });
 
+test('H1Response.writeText sends latin1 text as body bytes, framed like write(): by length, else chunked', async () => {
+  const { port } = await serve((req, res) => {
+    if (req.url === '/len') res.writeHead(200, ['content-length', '4']);
+    else res.writeHead(200);
+    res.writeText('\xe9t\xe9!');
+    res.end();
+  });
+  const c = connect(port);
+  c.write(GET('/len') + GET('/chunked'));
+  const text = await c.until((t) => t.endsWith('0\r\n\r\n'));
+  assert.equal(dateless(text), 'HTTP/1.1 200 OK\r\ncontent-length: 4\r\ndate: D\r\n\r\n\xe9t\xe9!HTTP/1.1 200 OK\r\ndate: D\r\ntransfer-encoding: chunked\r\n\r\n4\r\n\xe9t\xe9!\r\n0\r\n\r\n');
+  c.sock.destroy();
+});
+
 test('H1Server frames the body itself when the handler passes transfer-encoding: chunked', async () => {
   const { port } = await serve((_req, res) => {
     res.writeHead(200, ['Transfer-Encoding', 'chunked']);
