@@ -24,8 +24,7 @@ import type net from 'node:net';
 import { adoptForBatch, flushSocket, messageQueued, writeLater } from './batch.ts';
 import { H1Body } from './body.ts';
 import { SlotEmitter } from './emitter.ts';
-import { asLower } from './fields.ts';
-import { type H1Head, H1ParseError, H1Parser, type H1Sink, headerObject, linePrefix } from './parser.ts';
+import { type H1Head, H1ParseError, H1Parser, type H1Sink, headerLine, headerObject, ROLE_LENGTH, ROLE_TE } from './parser.ts';
 import { connectDirect } from './reads.ts';
 
 /** The response, as the router reads an IncomingMessage. */
@@ -139,17 +138,14 @@ export class H1Call extends SlotEmitter implements H1Sink {
     this.reusedSocket = reused;
     this.#done = done;
     this.#method = method;
-    // Lines are written CRLF first (linePrefix): the head ends without its last CRLF until it is sent.
+    // Lines are written CRLF first (headerLine): the head ends without its last CRLF until it is sent.
     let head = method + ' ' + path + ' HTTP/1.1';
     let framed = false;
     for (let i = 0; i < headers.length; i += 2) {
-      const name = headers[i];
-      const value = headers[i + 1];
-      // Names are lowercase on the proxy's path (headers.ts); another spelling costs a check.
-      const l = name.length === 14 || name.length === 17 ? asLower(name) : name;
-      if (l === 'content-length') framed = true;
-      else if (l === 'transfer-encoding') continue; // framing is this exchange's own
-      head += linePrefix(name) + value;
+      const line = headerLine(headers[i]);
+      if (line.role === ROLE_LENGTH) framed = true;
+      else if (line.role === ROLE_TE) continue; // framing is this exchange's own
+      head += line.prefix + headers[i + 1];
     }
     this.#framed = framed;
     this.#head = head;

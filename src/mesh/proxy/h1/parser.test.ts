@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import net from 'node:net';
 import { describe, it } from 'node:test';
 import { lowerNames } from './wire.test-helper.ts';
-import { type H1Head, H1ParseError, H1Parser, h1Limits, hasToken, headerObject } from './parser.ts';
+import { type H1Head, H1ParseError, H1Parser, h1Limits, hasToken, headerLine, headerObject, ROLE_CONNECTION, ROLE_DATE, ROLE_LENGTH, ROLE_TE } from './parser.ts';
 
 interface Message {
   head: H1Head;
@@ -687,3 +687,24 @@ function chunksOf(b: Buffer, n: number): Buffer[] {
   for (let i = 0; i < b.length; i += n) out.push(b.subarray(i, i + n));
   return out;
 }
+
+describe('headerLine', () => {
+  it('gives a line prefix and the role of the names a head writer handles itself', () => {
+    const cl = headerLine('content-length');
+    assert.deepEqual([cl.name, cl.prefix, cl.role], ['content-length', '\r\ncontent-length: ', ROLE_LENGTH]);
+    assert.equal(headerLine('date').role, ROLE_DATE);
+    assert.equal(headerLine('connection').role, ROLE_CONNECTION);
+    assert.equal(headerLine('transfer-encoding').role, ROLE_TE);
+    const other = headerLine('x-custom');
+    assert.deepEqual([other.name, other.prefix, other.role], ['x-custom', '\r\nx-custom: ', 0]);
+    assert.equal(headerLine('user-agent').role, 0);
+  });
+
+  it('keeps another spelling in the prefix and still finds its role', () => {
+    const cl = headerLine('Content-Length');
+    assert.deepEqual([cl.name, cl.prefix, cl.role], ['Content-Length', '\r\nContent-Length: ', ROLE_LENGTH]);
+    assert.equal(headerLine('DATE').role, ROLE_DATE);
+    assert.equal(headerLine('Transfer-Encoding').role, ROLE_TE);
+    assert.equal(headerLine('X-Other').role, 0);
+  });
+});

@@ -15,7 +15,7 @@
  * of one message; it stops after the end, so a caller serves one message at a time, and reset()
  * starts the next. Errors throw H1ParseError with the status a server answers.
  */
-import { CONTROL, CONTROL_CLASS, latin1, TCHAR_CLASS, TE_CHUNKED, TE_INVALID, TE_OTHER, TOKEN, teFraming, trimOws } from './fields.ts';
+import { asLower, CONTROL, CONTROL_CLASS, latin1, TCHAR_CLASS, TE_CHUNKED, TE_INVALID, TE_OTHER, TOKEN, teFraming, trimOws } from './fields.ts';
 
 export { hasToken, headerObject } from './fields.ts';
 
@@ -167,21 +167,50 @@ const KNOWN_NAMES = [
   'x-envoy-expected-rq-timeout-ms', 'x-envoy-original-path', 'x-envoy-overloaded', 'x-envoy-upstream-service-time',
   'x-forwarded-client-cert', 'x-forwarded-for', 'x-forwarded-proto', 'x-request-id', 'x-skiff-peer',
 ];
-/**
- * KNOWN_NAMES by length and first letter (`len * 32 + (letter & 31)`), each with its bytes and its
- * line prefix: what goes before the header's value in a head the proxy writes — CRLF (ending the
- * line before), the name and ": " — so a line costs one concatenation and the append, not four
- * (~200 instructions and ~50 bytes a line under callgrind).
- */
-const knownByKey: Array<Array<{ name: string; bytes: Uint8Array; prefix: string }> | undefined> = [];
-for (const name of KNOWN_NAMES) (knownByKey[name.length * 32 + (name.charCodeAt(0) & 31)] ??= []).push({ name, bytes: word(name), prefix: `\r\n${name}: ` });
+/** Header names a head writer handles itself (headerLine's `role`): 0 for any other. */
+export const ROLE_DATE = 1;
+export const ROLE_CONNECTION = 2;
+export const ROLE_LENGTH = 3;
+export const ROLE_TE = 4;
 
-/** `\r\n<name>: `, from the table for known names (found as the parser finds them, without hashing the name). */
-export function linePrefix(name: string): string {
+function roleOf(lower: string): number {
+  return lower === 'date' ? ROLE_DATE : lower === 'connection' ? ROLE_CONNECTION : lower === 'content-length' ? ROLE_LENGTH : lower === 'transfer-encoding' ? ROLE_TE : 0;
+}
+
+/** A header name as a head writer needs it: its line prefix and its role (ROLE_*). */
+export interface HeaderLine {
+  readonly name: string;
+  /** What goes before the header's value in a head: CRLF (ending the line before), the name and ": ". */
+  readonly prefix: string;
+  readonly role: number;
+}
+
+/**
+ * KNOWN_NAMES by length and first letter (`len * 32 + (letter & 31)`), each with its bytes (for the
+ * parser), its line prefix and its role (for head writers): a line costs one concatenation and the
+ * append, not four (~200 instructions and ~50 bytes a line under callgrind), and its role needs no
+ * string comparisons.
+ */
+const knownByKey: Array<Array<{ name: string; bytes: Uint8Array; prefix: string; role: number }> | undefined> = [];
+for (const name of KNOWN_NAMES) (knownByKey[name.length * 32 + (name.charCodeAt(0) & 31)] ??= []).push({ name, bytes: word(name), prefix: `\r\n${name}: `, role: roleOf(name) });
+
+/** headerLine's answer for a name outside the table, rewritten by each such call. */
+const otherLine = { name: '', prefix: '', role: 0 };
+
+/**
+ * The line prefix and role of header `name`, from the table for known names (found as the parser
+ * finds them, without hashing the name). Another name's answer is valid until the next call: read
+ * it at once. Names are lowercase on the proxy's path (headers.ts); another spelling of the names
+ * with a role still gets it, and keeps its spelling in the prefix.
+ */
+export function headerLine(name: string): HeaderLine {
   const n = name.length;
   const cands = n > 0 && n < 32 ? knownByKey[n * 32 + (name.charCodeAt(0) & 31)] : undefined;
-  if (cands !== undefined) for (let k = 0; k < cands.length; k++) if (cands[k].name === name) return cands[k].prefix;
-  return '\r\n' + name + ': ';
+  if (cands !== undefined) for (let k = 0; k < cands.length; k++) if (cands[k].name === name) return cands[k];
+  otherLine.name = name;
+  otherLine.prefix = '\r\n' + name + ': ';
+  otherLine.role = n === 4 || n === 10 || n === 14 || n === 17 ? roleOf(asLower(name)) : 0;
+  return otherLine;
 }
 
 /** The name of `len` bytes at `b[at]` (its text at `text[from]`): a known constant, else the lowercased text. */

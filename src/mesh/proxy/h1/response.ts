@@ -10,8 +10,8 @@ import { STATUS_CODES } from 'node:http';
 import type net from 'node:net';
 import { flushSocket, heldLength, messageQueued, writeLater } from './batch.ts';
 import { SlotEmitter } from './emitter.ts';
-import { asLower, latin1 } from './fields.ts';
-import { keepCopy, linePrefix } from './parser.ts';
+import { latin1 } from './fields.ts';
+import { headerLine, keepCopy, ROLE_CONNECTION, ROLE_DATE, ROLE_LENGTH } from './parser.ts';
 
 /** The connection a response belongs to. */
 export interface ResponseOwner {
@@ -68,8 +68,7 @@ export class H1Response extends SlotEmitter {
   #head = '';
   #chunked = false;
   #noBody = false;
-  /** writeHead's head so far, and which of DATE, LENGTH, CHUNKED its headers had. */
-  #h = '';
+  /** Which of DATE, LENGTH, CHUNKED writeHead's headers had. */
   #seen = 0;
   /** The connection stays open after this response. */
   keepAlive: boolean;
@@ -94,21 +93,19 @@ export class H1Response extends SlotEmitter {
     this.statusCode = status;
     const method = this.req.method;
     this.#noBody = method === 'HEAD' || status === 204 || status === 304 || status < 200;
-    // Lines are written CRLF first (linePrefix): the head ends with the blank line's CRLFs below.
-    this.#h = `HTTP/1.1 ${status} ${this.statusMessage || STATUS_CODES[status] || 'unknown'}`;
+    // Lines are written CRLF first (headerLine): the head ends with the blank line's CRLFs below.
+    let h = 'HTTP/1.1 ' + status + ' ' + (this.statusMessage || STATUS_CODES[status] || 'unknown');
     this.#seen = 0;
     if (Array.isArray(headers)) {
-      for (let i = 0; i < headers.length; i += 2) this.#add(headers[i], headers[i + 1]);
+      for (let i = 0; i < headers.length; i += 2) h += this.#line(headers[i], headers[i + 1]);
     } else if (headers) {
       for (const k of Object.keys(headers)) {
         const v = headers[k];
         if (v === undefined) continue;
-        if (Array.isArray(v)) for (const x of v) this.#add(k, x);
-        else this.#add(k, v);
+        if (Array.isArray(v)) for (const x of v) h += this.#line(k, x);
+        else h += this.#line(k, v);
       }
     }
-    let h = this.#h;
-    this.#h = '';
     const seen = this.#seen;
     let chunked = (seen & CHUNKED) !== 0;
     if (!(seen & DATE)) h += `\r\ndate: ${httpDate()}`;
@@ -127,25 +124,27 @@ export class H1Response extends SlotEmitter {
   }
 
   /**
-   * One header of writeHead: noted when it bears on framing, written unless it is Connection (written
-   * once, last). Values are written as given: they come from the parsers (checked as read), from
-   * config (checked once at compile, headers.ts checkHeaderValue) or from the proxy itself.
+   * One header of writeHead, as its line ('' for none): noted when it bears on framing, written
+   * unless it is Connection (written once, last). Values are written as given: they come from the
+   * parsers (checked as read), from config (checked once at compile, headers.ts checkHeaderValue) or
+   * from the proxy itself.
    */
-  #add(name: string, value: unknown): void {
+  #line(name: string, value: unknown): string {
     const v = typeof value === 'string' ? value : String(value);
-    // Names are lowercase on the proxy's path (headers.ts); another spelling costs a check.
-    const n = name.length;
-    const l = n === 4 || n === 10 || n === 14 || n === 17 ? asLower(name) : name;
-    if (l === 'date') this.#seen |= DATE;
-    else if (l === 'connection') {
-      if (v.toLowerCase().includes('close')) this.keepAlive = false;
-      return;
-    } else if (l === 'content-length') this.#seen |= LENGTH;
-    else if (l === 'transfer-encoding') {
-      if (v.toLowerCase().includes('chunked')) this.#seen |= CHUNKED;
-      if (this.#noBody) return;
+    const line = headerLine(name);
+    const role = line.role;
+    if (role !== 0) {
+      if (role === ROLE_DATE) this.#seen |= DATE;
+      else if (role === ROLE_CONNECTION) {
+        if (v.toLowerCase().includes('close')) this.keepAlive = false;
+        return '';
+      } else if (role === ROLE_LENGTH) this.#seen |= LENGTH;
+      else {
+        if (v.toLowerCase().includes('chunked')) this.#seen |= CHUNKED;
+        if (this.#noBody) return '';
+      }
     }
-    this.#h += linePrefix(name) + v;
+    return line.prefix + v;
   }
 
   /**
