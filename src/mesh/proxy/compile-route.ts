@@ -253,7 +253,7 @@ export class Compiler {
     }
     if (!changed.length) return table;
     // A copy: the live table keeps serving requests that started before the swap.
-    const t: DomainTable<CompiledVHost> = { exact: new Map(table.exact), suffixes: [...table.suffixes], prefixes: [...table.prefixes], ...(table.any !== undefined && { any: table.any }) };
+    const t: DomainTable<CompiledVHost> = { exact: new Map(table.exact), suffixes: [...table.suffixes], prefixes: [...table.prefixes], any: table.any, lastHost: undefined, lastValue: undefined };
     const inGroups = (groups: DomainTable<CompiledVHost>['suffixes'], key: string, was: CompiledVHost, now: CompiledVHost): boolean => {
       const i = groups.findIndex((g) => g.len === key.length && g.map.get(key) === was);
       if (i < 0) return false;

@@ -13,7 +13,7 @@ import { cluster, emptyConfig, node, routeConfig, withOutbound } from './proxy.t
 
 function view(path: string, headers: Record<string, string> = {}, method = 'GET', authority = 'svc:80'): RequestView {
   const q = path.indexOf('?');
-  return { method, path: q < 0 ? path : path.slice(0, q), fullPath: path, query: q < 0 ? '' : path.slice(q + 1), authority, scheme: 'http', headers };
+  return { method, path: q < 0 ? path : path.slice(0, q), fullPath: path, query: q < 0 ? '' : path.slice(q + 1), authority, scheme: 'http', req: { headers } };
 }
 
 test('compileRegex() anchors RE2 patterns as full matches and translates (?i) and (?P<name>)', () => {
@@ -46,6 +46,20 @@ test('parseQuery() keeps the first value per key without decoding; keys without 
   assert.equal(q.get('c'), '%20');
   assert.equal(q.get('d'), '');
   assert.equal(parseQuery('').size, 0);
+});
+
+test('lookupDomain() answers a host asked again from memory, and every other host afresh', () => {
+  const t = compileDomains([{ name: 'a', domains: ['a.example.com'], value: 'a' }, { name: 'b', domains: ['b.example.com'], value: 'b' }], 'rc');
+  // Slices of other strings (as header values are): equal text in other string objects.
+  const text = 'host: a.example.com:80\r\nhost: b.example.com:80\r\nhost: c.example.com:80\r\n';
+  const hostAt = (i: number): string => hostOf(text.slice(6 + i * 24, 22 + i * 24));
+  assert.equal(lookupDomain(t, hostAt(0)), 'a');
+  assert.equal(lookupDomain(t, hostAt(0)), 'a');
+  assert.equal(lookupDomain(t, hostAt(1)), 'b');
+  assert.equal(lookupDomain(t, hostAt(2)), undefined);
+  assert.equal(lookupDomain(t, hostAt(2)), undefined);
+  assert.equal(lookupDomain(t, 'a.example.com'), 'a');
+  assert.equal(lookupDomain(t, hostAt(1)), 'b');
 });
 
 test('lookupDomain() searches exact, longest *suffix, longest prefix*, then *; the port and a trailing dot are ignored', () => {

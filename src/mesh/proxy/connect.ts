@@ -85,7 +85,7 @@ function connectTarget(lst: ListenerCtx, live: Live, host: string, port: number)
   } else if (op?.protocol === 'http') {
     const vh = lookupDomain(op.routes!.domains, host);
     if (vh) {
-      const view: RequestView = { method: 'CONNECT', path: '/', fullPath: '/', query: '', authority: `${host}:${port}`, scheme: 'http', headers: {} };
+      const view: RequestView = { method: 'CONNECT', path: '/', fullPath: '/', query: '', authority: `${host}:${port}`, scheme: 'http', req: { headers: {} } };
       const r = vh.routes.find((x) => x.action.kind === 'route' && matchRequest(x.match, view));
       if (r) return fromRoute(r, e);
     }
@@ -161,7 +161,7 @@ export function onUpgrade(lst: ListenerCtx, sessions: Set<TcpSession>, req: http
     if (n === peerHeader || n === 'x-envoy-attempt-count') continue;
     head0 += `${h[i]}: ${h[i + 1]}\r\n`;
   }
-  if (!clientRequestId(req.headers)) head0 += `x-request-id: ${newRequestId()}\r\n`;
+  if (!clientRequestId(req)) head0 += `x-request-id: ${newRequestId()}\r\n`;
   if (req.headers['x-forwarded-proto'] === undefined) head0 += 'x-forwarded-proto: http\r\n';
   if (lst.kind !== 'inbound' && cluster.config.type === 'eds') head0 += `${peerHeader}: ${live.cfg.peer}\r\n`;
   head0 += 'x-envoy-attempt-count: 1\r\n\r\n';

@@ -29,7 +29,7 @@ import { grpcToHttpStatus } from './grpc.ts';
 import { h2HasBody } from './h2.ts';
 import { H1Call, reasonOf, type Relay } from './h1/client.ts';
 import { H1Response } from './h1/response.ts';
-import { downstreamHeaders } from './headers.ts';
+import { downstreamHeaders, headerOf } from './headers.ts';
 import { bodies, type HttpStream, localReply, resetBody } from './stream.ts';
 import type { StreamFailure } from './upstream/index.ts';
 import { buildRequest, Forward, hashKey, kFwd, mirror, pickDest, type RouteAction, type Tagged } from './upstream-request.ts';
@@ -75,10 +75,9 @@ export function forward(s: HttpStream, r: CompiledRoute, a: RouteAction): void {
   buildRequest(f, r);
   if (a.hash) f.hashKey = hashKey(f, a);
   if (s.original) f.original = s.original;
-  const h = s.req.headers;
-  const cl = h['content-length'];
+  const cl = headerOf(s.req, 'content-length');
   // HTTP/2 requests usually carry no content-length: a body is whatever follows HEADERS without END_STREAM.
-  const hasBody = (cl !== undefined && cl !== '0') || h['transfer-encoding'] !== undefined || (s.h2 && h2HasBody(s.req));
+  const hasBody = (cl !== undefined && cl !== '0') || headerOf(s.req, 'transfer-encoding') !== undefined || (s.h2 && h2HasBody(s.req));
   f.endStream = !hasBody;
   if (s.h2) f.trailersFrom = s.req;
   const replay = a.retry.num > 0 || a.mirrors.length > 0;

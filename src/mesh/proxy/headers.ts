@@ -10,6 +10,7 @@
 import type http from 'node:http';
 import { ProxyConfigError } from './errors.ts';
 import { CONTROL, TOKEN } from './h1/fields.ts';
+import { H1Request } from './h1/server.ts';
 import type { HeaderMutation, HeaderOps } from './model.ts';
 
 /** Header operations folded into "drop these names, then append these pairs" (set = drop + append). */
@@ -181,9 +182,22 @@ export function downstreamHeaders(raw: string[], ops: CompiledOps, server: strin
   return out;
 }
 
+/** What a request's headers are read from: node's IncomingMessage, the proxy's own H1Request, or a test's stand-in. */
+export type HeaderHolder = { readonly headers: http.IncomingHttpHeaders };
+
+/**
+ * `req.headers[name]` (a lowercase name). The proxy's own HTTP/1.1 requests build their header
+ * object on first use (h1/server.ts); the router's per-request reads come here so that it is
+ * usually never built: a scan of the few raw pairs costs less than building the dictionary, and
+ * each of its reads.
+ */
+export function headerOf(req: HeaderHolder, name: string): string | string[] | undefined {
+  return req instanceof H1Request ? req.header(name) : req.headers[name];
+}
+
 /** The client's `x-request-id`, or '' when it sent none (the proxy then generates a UUID v4, as Envoy). */
-export function clientRequestId(headers: http.IncomingHttpHeaders): string {
-  const v = headers['x-request-id'];
+export function clientRequestId(req: HeaderHolder): string {
+  const v = headerOf(req, 'x-request-id');
   return typeof v === 'string' ? v : '';
 }
 

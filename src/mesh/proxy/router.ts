@@ -10,7 +10,7 @@ import type { CompiledRoute, CompiledVHost } from './compile.ts';
 import type { ListenerCtx } from './engine.ts';
 import { proxyErrors } from './errors.ts';
 import { F } from './flags.ts';
-import { clientRequestId } from './headers.ts';
+import { clientRequestId, headerOf } from './headers.ts';
 import { newRequestId } from './ids.ts';
 import { hostOf, lastColon, lookupDomain, matchedPrefixLength, matchRequest, matchString, type RequestView } from './match.ts';
 import { forward } from './forward.ts';
@@ -29,7 +29,7 @@ export function viewOf(req: http.IncomingMessage, fullPath: string, authority: s
     query: q < 0 ? '' : fullPath.slice(q + 1),
     authority,
     scheme: 'http',
-    headers: req.headers,
+    req,
   };
 }
 
@@ -66,7 +66,7 @@ function plainReply(res: http.ServerResponse, status: number, code: string, mess
 export function outboundTarget(req: http.IncomingMessage): { authority: string; fullPath: string } | undefined {
   const url = req.url ?? '/';
   if (url.charCodeAt(0) === 47 /* / */) {
-    const authority = req.headers.host;
+    const authority = headerOf(req, 'host') as string | undefined;
     return authority ? { authority, fullPath: url } : undefined;
   }
   // Absolute-form: the URL's authority is the request's :authority (as Envoy with absolute URLs).
@@ -139,12 +139,12 @@ export function onInboundRequest(lst: ListenerCtx, req: http.IncomingMessage, re
   const live = lst.engine.live;
   const inb = lst.inbound;
   if (!live || !inb) return plainReply(res, 503, proxyErrors.config, 'proxy has no configuration yet', lst.server);
-  const authority = req.headers.host ?? '';
+  const authority = (headerOf(req, 'host') as string | undefined) ?? '';
   // No host: an inbound request's metrics and route come from the port, not the Host (tracing
   // works it out when it names a span).
   const s = new HttpStream(lst, live, req, res, viewOf(req, req.url ?? '/', authority), '', inb.src.port);
   ids(s);
-  s.peer = lst.engine.peers.get(req.headers[peerHeader]);
+  s.peer = lst.engine.peers.get(headerOf(req, peerHeader));
   route(s, inb.route);
 }
 
@@ -153,7 +153,7 @@ export function onGatewayRequest(lst: ListenerCtx, req: http.IncomingMessage, re
   const live = lst.engine.live;
   const gw = lst.gateway;
   if (!live || !gw) return plainReply(res, 503, proxyErrors.config, 'proxy has no configuration yet', lst.server);
-  const authority = req.headers.host ?? '';
+  const authority = (headerOf(req, 'host') as string | undefined) ?? '';
   const s = new HttpStream(lst, live, req, res, viewOf(req, req.url ?? '/', authority), hostOf(authority), gw.src.port);
   ids(s);
   if (gw.src.httpsRedirect) return localReply(s, 301, '', 0, 'direct_response', ['location', `https://${authority}${s.view.fullPath}`]);
@@ -163,7 +163,7 @@ export function onGatewayRequest(lst: ListenerCtx, req: http.IncomingMessage, re
 }
 
 function ids(s: HttpStream): void {
-  const id = clientRequestId(s.req.headers);
+  const id = clientRequestId(s.req);
   s.requestId = id || newRequestId();
   s.idGenerated = !id;
   traceStart(s);

@@ -17,7 +17,7 @@ import { grpcReplyHeaders, grpcStatusText, httpToGrpcStatus, isGrpcContentType }
 import { heapRequestDone } from './heap.ts';
 import type { H2Response } from './h2-response.ts';
 import { type CloseHook, H1Response } from './h1/response.ts';
-import { type CompiledOps, noOps } from './headers.ts';
+import { type CompiledOps, headerOf, noOps } from './headers.ts';
 import type { RequestView } from './match.ts';
 import type { WorkloadMeta } from './model.ts';
 import type { HttpFamily } from './stats.ts';
@@ -111,7 +111,7 @@ export class HttpStream implements CloseHook {
     // The proxy's own HTTP/1.1 and HTTP/2 responses count their bytes (`wire`); node's need the socket's count.
     this.sock0 = (res as { wire?: unknown }).wire === undefined ? req.socket.bytesWritten : 0;
     this.h2 = req.httpVersionMajor === 2;
-    this.grpc = isGrpcContentType(req.headers['content-type']);
+    this.grpc = isGrpcContentType(headerOf(req, 'content-type') as string | undefined);
     // The proxy's own HTTP/1.1 response tells its hook; others emit 'close' (fired once: on() skips once()'s wrapper).
     if ((res as unknown) instanceof H1Response) (res as unknown as H1Response).hook = this;
     else {

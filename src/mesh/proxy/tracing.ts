@@ -21,6 +21,7 @@
  */
 import { ProxyConfigError } from './errors.ts';
 import { flagString } from './flags.ts';
+import { type HeaderHolder, headerOf } from './headers.ts';
 import { randomHex } from './ids.ts';
 import { hostOf } from './match.ts';
 import type { TracingConfig } from './model.ts';
@@ -73,8 +74,8 @@ function b3Sampled(v: string | undefined): boolean | undefined {
 }
 
 /** B3: the single `b3` header, else the multi headers. */
-function fromB3(h: HttpStream['req']['headers']): Incoming | undefined {
-  const single = one(h.b3);
+function fromB3(req: HeaderHolder): Incoming | undefined {
+  const single = one(headerOf(req, 'b3'));
   if (single !== undefined) {
     const parts = single.trim().toLowerCase().split('-');
     if (parts.length === 1) return { sampled: b3Sampled(parts[0]) };
@@ -82,17 +83,17 @@ function fromB3(h: HttpStream['req']['headers']): Incoming | undefined {
     if (!hexTrace.test(traceId) || zero.test(traceId) || !hex16.test(spanId) || zero.test(spanId)) return undefined;
     return { traceId, spanId, sampled: b3Sampled(sampled) };
   }
-  const traceId = one(h['x-b3-traceid'])?.toLowerCase();
-  const spanId = one(h['x-b3-spanid'])?.toLowerCase();
-  const sampled = one(h['x-b3-flags']) === '1' ? true : b3Sampled(one(h['x-b3-sampled'])?.toLowerCase());
+  const traceId = one(headerOf(req, 'x-b3-traceid'))?.toLowerCase();
+  const spanId = one(headerOf(req, 'x-b3-spanid'))?.toLowerCase();
+  const sampled = one(headerOf(req, 'x-b3-flags')) === '1' ? true : b3Sampled(one(headerOf(req, 'x-b3-sampled'))?.toLowerCase());
   if (traceId === undefined && spanId === undefined) return sampled === undefined ? undefined : { sampled };
   if (!traceId || !hexTrace.test(traceId) || zero.test(traceId) || !spanId || !hex16.test(spanId) || zero.test(spanId)) return sampled === undefined ? undefined : { sampled };
   return { traceId, spanId, sampled };
 }
 
 /** W3C `traceparent`: version-traceid-parentid-flags; unknown versions are read by the version 00 layout. */
-function fromW3C(h: HttpStream['req']['headers']): Incoming | undefined {
-  const v = one(h.traceparent);
+function fromW3C(req: HeaderHolder): Incoming | undefined {
+  const v = one(headerOf(req, 'traceparent'));
   if (!v) return undefined;
   const m = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(?:-|$)/.exec(v.trim().toLowerCase());
   if (!m || m[1] === 'ff' || zero.test(m[2]) || zero.test(m[3])) return undefined;
@@ -106,9 +107,9 @@ function fromW3C(h: HttpStream['req']['headers']): Incoming | undefined {
 export function traceStart(s: HttpStream): void {
   const r = s.lst.engine.tracer;
   if (!r.enabled) return;
-  const h = s.req.headers;
+  const req = s.req;
   const otlpFirst = r.kind === 'otlp';
-  const inc = (otlpFirst ? fromW3C(h) ?? fromB3(h) : fromB3(h) ?? fromW3C(h)) ?? {};
+  const inc = (otlpFirst ? fromW3C(req) ?? fromB3(req) : fromB3(req) ?? fromW3C(req)) ?? {};
   const sampled = inc.sampled ?? s.lst.engine.random() * 1e6 < r.samplingPerMillion;
   s.span = { traceId: inc.traceId ?? randomHex(16), id: randomHex(8), parentId: inc.traceId ? inc.spanId ?? '' : '', sampled };
 }
@@ -134,7 +135,7 @@ export function injectTrace(h: string[], sp: Span): void {
 /** The span's name: the route's operation, else Istio's default `<host>:<port>/*`. */
 function operation(s: HttpStream): string {
   if (s.lst.kind === 'inbound') {
-    const op = one(s.req.headers['x-envoy-decorator-operation']);
+    const op = one(headerOf(s.req, 'x-envoy-decorator-operation'));
     if (op) return op;
     return `${s.lst.inbound?.service?.host ?? hostOf(s.view.authority)}:${s.port}/*`;
   }

@@ -5,7 +5,7 @@
  */
 import type http from 'node:http';
 import type { CompiledAction, CompiledDest, CompiledRoute } from './compile.ts';
-import { cookieValue, upstreamHeaders } from './headers.ts';
+import { cookieValue, headerOf, upstreamHeaders } from './headers.ts';
 import { matchedPrefixLength, parseQuery } from './match.ts';
 import type { HttpStream } from './stream.ts';
 import { injectTrace } from './tracing.ts';
@@ -96,7 +96,7 @@ export function buildRequest(f: Forward, r: CompiledRoute): void {
   const h = upstreamHeaders(s.req.rawHeaders, f.d.ops.request, lst.owned);
   if (s.span) injectTrace(h, s.span);
   h.push('host', a.hostRewrite ?? v.authority);
-  if (s.req.headers['x-forwarded-proto'] === undefined) h.push('x-forwarded-proto', 'http');
+  if (headerOf(s.req, 'x-forwarded-proto') === undefined) h.push('x-forwarded-proto', 'http');
   if (s.idGenerated) h.push('x-request-id', s.requestId);
   if (s.origPath) h.push('x-envoy-original-path', s.origPath);
   if (a.expectedTimeout) h.push('x-envoy-expected-rq-timeout-ms', a.expectedTimeout);
@@ -105,7 +105,7 @@ export function buildRequest(f: Forward, r: CompiledRoute): void {
     // Peer metadata for the server sidecar (peer.ts); only mesh endpoints get it.
     if (f.cluster.config.type === 'eds') h.push('x-skiff-peer', s.live.cfg.peer);
     if (lst.kind === 'gateway') {
-      const xff = s.req.headers['x-forwarded-for'];
+      const xff = headerOf(s.req, 'x-forwarded-for');
       const remote = s.req.socket.remoteAddress ?? '';
       h.push('x-forwarded-for', xff ? `${xff}, ${remote}` : remote);
     }

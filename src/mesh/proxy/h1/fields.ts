@@ -131,16 +131,28 @@ export function headerObject(raw: string[]): Record<string, string | string[]> {
     const k = raw[i];
     // node's object drops it (an assignment to __proto__ sets no property); here it would be one.
     if (k === '__proto__') continue;
-    const v = raw[i + 1];
-    const cur = out[k];
-    if (k === 'set-cookie') {
-      if (cur === undefined) out[k] = [v];
-      else (cur as string[]).push(v);
-    } else if (singleValued.has(k)) {
-      if (cur === undefined) out[k] = v;
-    } else {
-      out[k] = typeof cur === 'string' ? `${cur}${k === 'cookie' ? '; ' : ', '}${v}` : v;
-    }
+    out[k] = merged(k, out[k], raw[i + 1]);
   }
   return out;
+}
+
+/** A header's value after one more of its lines (`cur` before it), by node's rules for repeated headers. */
+function merged(k: string, cur: string | string[] | undefined, v: string): string | string[] {
+  if (cur === undefined) return k === 'set-cookie' ? [v] : v;
+  if (typeof cur !== 'string') {
+    cur.push(v); // set-cookie
+    return cur;
+  }
+  return singleValued.has(k) ? cur : cur + (k === 'cookie' ? '; ' : ', ') + v;
+}
+
+/**
+ * What headerObject(raw)[name] would be, without building the object: a scan of the pairs (a few
+ * pointer comparisons each, as the parsers' names are interned constants) costs less than one read
+ * of a dictionary, let alone building it.
+ */
+export function rawHeaderValue(raw: string[], name: string): string | string[] | undefined {
+  let v: string | string[] | undefined;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i] === name) v = merged(name, v, raw[i + 1]);
+  return name === '__proto__' ? undefined : v;
 }

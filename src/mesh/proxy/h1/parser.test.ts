@@ -11,6 +11,8 @@ import type { AddressInfo } from 'node:net';
 import net from 'node:net';
 import { describe, it } from 'node:test';
 import { lowerNames } from './wire.test-helper.ts';
+import { rawHeaderValue } from './fields.ts';
+import { H1Request } from './server.ts';
 import { type H1Head, H1ParseError, H1Parser, h1Limits, hasToken, headerLine, headerObject, ROLE_CONNECTION, ROLE_DATE, ROLE_LENGTH, ROLE_TE } from './parser.ts';
 
 interface Message {
@@ -679,6 +681,22 @@ describe('headerObject', () => {
     assert.equal(h.accept, 'text/html, */*');
     assert.equal(h['content-type'], 'text/plain');
     assert.equal(h.constructor, 'c1, c2');
+  });
+
+  it("rawHeaderValue() reads each name as node's headers object has it, without building one", async () => {
+    const node = await nodeHeaders();
+    for (const side of [lowerNames(node.requestRaw), lowerNames(node.responseRaw)]) {
+      const names = new Set(side.filter((_, i) => i % 2 === 0));
+      const whole = { ...headerObject(side) };
+      for (const name of [...names, 'absent', 'toString']) assert.deepStrictEqual(rawHeaderValue(side, name), Object.hasOwn(whole, name) ? whole[name] : undefined, name);
+    }
+    // An H1Request answers header() the same before and after its headers object is built.
+    const r = new H1Request(new net.Socket(), req(`GET / HTTP/1.1\r\nHost: a\r\nX-A: 1\r\nx-a: 2\r\n\r\n`).messages[0].head);
+    assert.equal(r.header('x-a'), '1, 2');
+    assert.equal(r.header('host'), 'a');
+    assert.deepEqual({ ...r.headers }, { host: 'a', 'x-a': '1, 2' });
+    assert.equal(r.header('x-a'), '1, 2');
+    assert.equal(r.header('nope'), undefined);
   });
 });
 

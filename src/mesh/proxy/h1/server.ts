@@ -22,6 +22,7 @@ import { adoptForBatch, flushSocket } from './batch.ts';
 import { readAcceptedDirectly } from './reads.ts';
 import { H1Body } from './body.ts';
 import { H1Response, type ResponseOwner } from './response.ts';
+import { rawHeaderValue } from './fields.ts';
 import { type H1Head, H1ParseError, H1Parser, type H1Sink, headerObject, keepCopy } from './parser.ts';
 
 export { H1Response };
@@ -34,7 +35,7 @@ export class H1Request extends H1Body {
   readonly httpVersionMajor = 1;
   readonly httpVersionMinor: number;
   readonly rawHeaders: string[];
-  readonly headers: Record<string, string | string[]>;
+  #headers: Record<string, string | string[]> | undefined = undefined;
   aborted = false;
 
   constructor(socket: net.Socket, h: H1Head) {
@@ -44,7 +45,17 @@ export class H1Request extends H1Body {
     this.httpVersionMinor = h.minor;
     this.httpVersion = h.minor === 1 ? '1.1' : '1.0';
     this.rawHeaders = h.rawHeaders;
-    this.headers = headerObject(h.rawHeaders);
+  }
+
+  /** Lowercase name → value, with node's rules for repeated headers (built on first use). */
+  get headers(): Record<string, string | string[]> {
+    return (this.#headers ??= headerObject(this.rawHeaders));
+  }
+
+  /** `headers[name]`, without building the object when nothing has yet (the router's reads: headers.ts headerOf). */
+  header(name: string): string | string[] | undefined {
+    const h = this.#headers;
+    return h !== undefined ? h[name] : rawHeaderValue(this.rawHeaders, name);
   }
 }
 
