@@ -22,12 +22,12 @@
  * pipe(); the decisions on it (accept, respondHead) are the same code.
  */
 import type http from 'node:http';
-import { performance } from 'node:perf_hooks';
 import { type CompiledRetry, type CompiledRoute, RETRY } from './compile.ts';
 import { F } from './flags.ts';
 import { grpcToHttpStatus } from './grpc.ts';
 import { h2HasBody } from './h2.ts';
 import { H1Call, reasonOf, type Relay } from './h1/client.ts';
+import { readNow } from './h1/reads.ts';
 import { H1Response } from './h1/response.ts';
 import { downstreamHeaders, headerOf } from './headers.ts';
 import { bodies, type HttpStream, localReply, resetBody } from './stream.ts';
@@ -139,7 +139,7 @@ function attempt(f: Forward): void {
   f.host = host;
   s.upHost = host;
   f.headers[f.attemptIdx] = String(f.attempt);
-  f.attemptStart = performance.now();
+  f.attemptStart = readNow();
   const n = f.attempt;
   f.pooled = 0;
   // One closure per attempt: the cluster's callback API needs it to know which attempt answered.
@@ -396,7 +396,7 @@ function accept(f: Forward, creq: unknown, status: number, raw: string[], grpcSt
 function respondHead(f: Forward, creq: { socket: http.ClientRequest['socket'] }, status: number, message: string, raw: string[]): void {
   const s = f.s;
   f.responded = true;
-  s.serviceTime = String(Math.round(performance.now() - f.attemptStart));
+  s.serviceTime = String(Math.round(readNow() - f.attemptStart));
   // Only the access log prints it: the address costs a getsockname per call.
   if (s.live.cfg.accessLog) {
     const sock = creq.socket;

@@ -8,7 +8,6 @@
  * so a request allocates no closures for them (STYLE 9, the net/tcp.ts pattern).
  */
 import type http from 'node:http';
-import { performance } from 'node:perf_hooks';
 import { formatAccessLog } from './access-log.ts';
 import type { CompiledDest, CompiledRoute } from './compile.ts';
 import type { ListenerCtx, Live } from './engine.ts';
@@ -17,6 +16,7 @@ import { grpcReplyHeaders, grpcStatusText, httpToGrpcStatus, isGrpcContentType }
 import { heapRequestDone } from './heap.ts';
 import type { H2Response } from './h2-response.ts';
 import { type CloseHook, H1Response } from './h1/response.ts';
+import { readNow } from './h1/reads.ts';
 import { type CompiledOps, headerOf, noOps } from './headers.ts';
 import type { RequestView } from './match.ts';
 import type { WorkloadMeta } from './model.ts';
@@ -48,7 +48,7 @@ export class HttpStream implements CloseHook {
   readonly live: Live;
   /** Epoch ms (START_TIME). */
   readonly start: number;
-  /** performance.now() at start, for durations. */
+  /** The clock (h1/reads.ts readNow) at start, for durations. */
   readonly t0: number;
   readonly view: RequestView;
   /** Host without port, lowercased ('' on inbound requests, where nothing reads it). */
@@ -107,7 +107,7 @@ export class HttpStream implements CloseHook {
     this.host = host;
     this.port = port;
     this.start = lst.engine.now();
-    this.t0 = performance.now();
+    this.t0 = readNow();
     // The proxy's own HTTP/1.1 and HTTP/2 responses count their bytes (`wire`); node's need the socket's count.
     this.sock0 = (res as { wire?: unknown }).wire === undefined ? req.socket.bytesWritten : 0;
     this.h2 = req.httpVersionMajor === 2;
@@ -126,7 +126,7 @@ export class HttpStream implements CloseHook {
 
   /** Duration so far in ms. */
   elapsed(): number {
-    return performance.now() - this.t0;
+    return readNow() - this.t0;
   }
 }
 

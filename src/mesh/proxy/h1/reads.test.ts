@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { keepCopy } from './parser.ts';
-import { connectDirect, directAccepted, readAcceptedDirectly, readBuffer } from './reads.ts';
+import { connectDirect, directAccepted, readAcceptedDirectly, readBuffer, readNow } from './reads.ts';
 import { until } from '../../stream/stream.test-helper.ts';
 
 /** A server whose accepted connections read directly into `onBytes`; the dialled side and the accepted one. */
@@ -90,4 +90,25 @@ test('keepCopy() copies a view of the shared buffer into a backing store of its 
   assert.equal(copy.byteOffset, 0);
   assert.equal(copy.buffer.byteLength, 2);
   assert.notEqual(copy.buffer, keepCopy(readBuffer.subarray(0, 2)).buffer);
+});
+
+test('readNow() is one time for the whole of a direct read, a later one for the next, and the clock outside reads', async () => {
+  const times: number[][] = [];
+  const { client, accepted, server } = await acceptedPair(() => {
+    const a = readNow();
+    const b = readNow();
+    times.push([a, b]);
+    return true;
+  });
+  client.write('one');
+  await until(() => times.length === 1);
+  const between = readNow();
+  client.write('two');
+  await until(() => times.length === 2);
+  assert.equal(times[0][0], times[0][1]);
+  assert.equal(times[1][0], times[1][1]);
+  assert.ok(between >= times[0][0] && times[1][0] >= between, `${times[0][0]} <= ${between} <= ${times[1][0]}`);
+  client.destroy();
+  accepted.destroy();
+  server.close();
 });

@@ -21,7 +21,7 @@
  * PendingStream, which is its own cancel handle.
  */
 import type http from 'node:http';
-import { performance } from 'node:perf_hooks';
+import { readNow } from '../h1/reads.ts';
 import type { StreamFailure, UpstreamRequest } from './types.ts';
 import { NOOP_CANCEL, PoolBreakers } from './breakers.ts';
 import type { HostState, PendingStream, RequestCallback } from './host.ts';
@@ -192,7 +192,7 @@ export class Pool extends PoolBreakers implements SocketOwner {
       return;
     }
     s[kState] = IDLE;
-    s[kIdleSince] = performance.now();
+    s[kIdleSince] = readNow();
     host.idle.push(s);
     this.#idleCount++;
     this.armIdle();
