@@ -34,9 +34,15 @@ const kHeld = Symbol('skiff.h1.held');
 /** A socket with text held for it (undefined: none). Set at adoption so every socket has one shape. */
 type Holding = net.Socket & { [kHeld]?: string };
 
-let queue: Holding[] = [];
+/**
+ * Sockets with text held, `queue[0..queued)`. The two arrays keep their length (flushed slots are
+ * cleared, not cut off): `length = 0` gives an array's store back, and the next push grew it again
+ * (~300 instructions a request under callgrind).
+ */
+let queue: Array<Holding | undefined> = [];
+let queued = 0;
 /** The other queue: flushes swap the two, so an inline flush per read allocates nothing. */
-let spare: Holding[] = [];
+let spare: Array<Holding | undefined> = [];
 /** A setImmediate flush is pending. */
 let scheduled = false;
 
@@ -67,7 +73,7 @@ export function writeLater(s: net.Socket, text: string): void {
     return;
   }
   h[kHeld] = text;
-  queue.push(h);
+  queue[queued++] = h;
   // Inside a direct read, readDone() decides; elsewhere the check phase flushes.
   if (reading === 0) schedule();
 }
@@ -85,7 +91,7 @@ export function readStart(): void {
 
 /** Called by reads.ts as a direct read's callback returns (or throws): flushes inline or schedules the batch flush. */
 export function readDone(): void {
-  if (--reading !== 0 || queue.length === 0) return;
+  if (--reading !== 0 || queued === 0) return;
   if (inline && !scheduled && ++sinceProbe < probeEvery) {
     flushQueue();
     return;
@@ -130,7 +136,7 @@ export function holding(s: net.Socket): boolean {
 
 function flushAll(): void {
   scheduled = false;
-  const n = queue.length;
+  const n = queued;
   if (n > 1) {
     inline = false;
     quiet = 0;
@@ -140,8 +146,12 @@ function flushAll(): void {
 
 function flushQueue(): void {
   const q = queue;
+  const n = queued;
   queue = spare;
-  for (let i = 0; i < q.length; i++) flushSocket(q[i]);
-  q.length = 0;
+  queued = 0;
+  for (let i = 0; i < n; i++) {
+    flushSocket(q[i]!);
+    q[i] = undefined;
+  }
   spare = q;
 }
