@@ -172,41 +172,41 @@ export class H1Response extends SlotEmitter {
 
   /** write() of a small piece of body given as latin1 text (a char per byte), as the parser read it. */
   writeText(text: string): boolean {
-    if (this.writableEnded || this.socket.destroyed) return false;
-    if (!this.headersSent) this.writeHead(this.statusCode);
-    this.#takeHead();
-    if (this.#noBody) return true;
-    const n = text.length;
-    if (n === 0) return true;
-    const s = this.socket;
-    if (heldLength(s) + n > highWater) flushSocket(s);
-    if (this.#chunked) this.#queue(`${n.toString(16)}\r\n`);
-    this.#queue(text);
-    if (this.#chunked) this.#queue('\r\n');
-    return !s.writableNeedDrain;
+    if (!this.#open()) return false;
+    if (this.#noBody || text.length === 0) return true;
+    if (heldLength(this.socket) + text.length > highWater) flushSocket(this.socket);
+    return this.#queueBody(text);
   }
 
   #write(b: Buffer, owned: boolean): boolean {
-    if (this.writableEnded || this.socket.destroyed) return false;
-    if (!this.headersSent) this.writeHead(this.statusCode);
-    this.#takeHead();
-    if (this.#noBody) return true;
+    if (!this.#open()) return false;
     const n = b.length;
-    if (n === 0) return true;
-    if (this.#chunked) this.#queue(`${n.toString(16)}\r\n`);
+    if (this.#noBody || n === 0) return true;
     const s = this.socket;
-    if (n <= smallChunk && heldLength(s) + n <= highWater) {
-      this.#queue(latin1(b, 0, n));
-      if (this.#chunked) this.#queue('\r\n');
-      // A pipe into this response waits for 'drain' while the socket's own buffer is full.
-      return !s.writableNeedDrain;
-    }
+    if (n <= smallChunk && heldLength(s) + n <= highWater) return this.#queueBody(latin1(b, 0, n));
+    if (this.#chunked) this.#queue(`${n.toString(16)}\r\n`);
     flushSocket(s);
     const ok = s.write(owned ? b : keepCopy(b));
     this.wire.n += n;
     if (!this.#chunked) return ok;
     this.wire.n += 2;
     return s.write('\r\n', 'latin1');
+  }
+
+  /** The start of every body write: the head goes first; false when nothing may be written any more. */
+  #open(): boolean {
+    if (this.writableEnded || this.socket.destroyed) return false;
+    if (!this.headersSent) this.writeHead(this.statusCode);
+    this.#takeHead();
+    return true;
+  }
+
+  /** Queues a piece of body as text, framed; a pipe into this response waits for 'drain' while the socket's own buffer is full. */
+  #queueBody(text: string): boolean {
+    if (this.#chunked) this.#queue(`${text.length.toString(16)}\r\n`);
+    this.#queue(text);
+    if (this.#chunked) this.#queue('\r\n');
+    return !this.socket.writableNeedDrain;
   }
 
   #takeHead(): void {
