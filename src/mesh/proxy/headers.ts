@@ -195,6 +195,11 @@ export function headerOf(req: HeaderHolder, name: string): string | string[] | u
   return req instanceof H1Request ? req.header(name) : req.headers[name];
 }
 
+/** The Host header (single-valued by node's rules: the first one when repeated). */
+export function hostHeader(req: HeaderHolder): string | undefined {
+  return headerOf(req, 'host') as string | undefined;
+}
+
 /** The client's `x-request-id`, or '' when it sent none (the proxy then generates a UUID v4, as Envoy). */
 export function clientRequestId(req: HeaderHolder): string {
   const v = headerOf(req, 'x-request-id');

@@ -10,7 +10,7 @@ import type { CompiledRoute, CompiledVHost } from './compile.ts';
 import type { ListenerCtx } from './engine.ts';
 import { proxyErrors } from './errors.ts';
 import { F } from './flags.ts';
-import { clientRequestId, headerOf } from './headers.ts';
+import { clientRequestId, headerOf, hostHeader } from './headers.ts';
 import { newRequestId } from './ids.ts';
 import { hostOf, lastColon, lookupDomain, matchedPrefixLength, matchRequest, matchString, type RequestView } from './match.ts';
 import { forward } from './forward.ts';
@@ -66,7 +66,7 @@ function plainReply(res: http.ServerResponse, status: number, code: string, mess
 export function outboundTarget(req: http.IncomingMessage): { authority: string; fullPath: string } | undefined {
   const url = req.url ?? '/';
   if (url.charCodeAt(0) === 47 /* / */) {
-    const authority = headerOf(req, 'host') as string | undefined;
+    const authority = hostHeader(req);
     return authority ? { authority, fullPath: url } : undefined;
   }
   // Absolute-form: the URL's authority is the request's :authority (as Envoy with absolute URLs).
@@ -139,7 +139,7 @@ export function onInboundRequest(lst: ListenerCtx, req: http.IncomingMessage, re
   const live = lst.engine.live;
   const inb = lst.inbound;
   if (!live || !inb) return plainReply(res, 503, proxyErrors.config, 'proxy has no configuration yet', lst.server);
-  const authority = (headerOf(req, 'host') as string | undefined) ?? '';
+  const authority = hostHeader(req) ?? '';
   // No host: an inbound request's metrics and route come from the port, not the Host (tracing
   // works it out when it names a span).
   const s = new HttpStream(lst, live, req, res, viewOf(req, req.url ?? '/', authority), '', inb.src.port);
@@ -153,7 +153,7 @@ export function onGatewayRequest(lst: ListenerCtx, req: http.IncomingMessage, re
   const live = lst.engine.live;
   const gw = lst.gateway;
   if (!live || !gw) return plainReply(res, 503, proxyErrors.config, 'proxy has no configuration yet', lst.server);
-  const authority = (headerOf(req, 'host') as string | undefined) ?? '';
+  const authority = hostHeader(req) ?? '';
   const s = new HttpStream(lst, live, req, res, viewOf(req, req.url ?? '/', authority), hostOf(authority), gw.src.port);
   ids(s);
   if (gw.src.httpsRedirect) return localReply(s, 301, '', 0, 'direct_response', ['location', `https://${authority}${s.view.fullPath}`]);
