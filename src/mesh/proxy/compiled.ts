@@ -47,6 +47,15 @@ export interface CompiledDest {
   cum: number;
   ops: { request: CompiledOps; response: CompiledOps };
   cluster?: UpstreamCluster;
+  /** The last request-head lines of a first attempt through this destination, rendered once (upstream-request.ts headTail). */
+  tail?: RenderedTail;
+}
+
+/** Pre-rendered head lines and what they were rendered from (checked on every use). */
+export interface RenderedTail {
+  operation: string | undefined;
+  peer: string | undefined;
+  text: string;
 }
 
 export interface CompiledMirror {

@@ -138,9 +138,11 @@ function attempt(f: Forward): void {
   }
   f.host = host;
   s.upHost = host;
-  f.headers[f.attemptIdx] = String(f.attempt);
-  f.attemptStart = readNow();
   const n = f.attempt;
+  f.headers[f.attemptIdx] = String(n);
+  // The pre-rendered tail says attempt 1.
+  if (n > 1) f.headTail = undefined;
+  f.attemptStart = readNow();
   f.pooled = 0;
   // One closure per attempt: the cluster's callback API needs it to know which attempt answered.
   const handle = f.cluster.request(host, f, (err, creq) => onPool(f, n, err, creq));

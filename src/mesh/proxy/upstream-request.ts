@@ -5,6 +5,7 @@
  */
 import type http from 'node:http';
 import type { CompiledAction, CompiledDest, CompiledRoute } from './compile.ts';
+import { headerLine } from './h1/parser.ts';
 import { cookieValue, headerOf, upstreamHeaders } from './headers.ts';
 import { matchedPrefixLength, parseQuery } from './match.ts';
 import type { HttpStream } from './stream.ts';
@@ -31,6 +32,9 @@ export class Forward implements ChooseContext, UpstreamRequest {
   headers!: string[];
   /** Index in `headers` of the x-envoy-attempt-count value, rewritten per attempt. */
   attemptIdx = 0;
+  /** UpstreamRequest's pre-rendered last lines of the head (first attempt only) and where their pairs start. */
+  headTail: string | undefined = undefined;
+  headEnd = 0;
   attempt = 0;
   /** Active retry conditions (0 when the body cannot be replayed or the route has no retries). */
   retryOn = 0;
@@ -100,19 +104,38 @@ export function buildRequest(f: Forward, r: CompiledRoute): void {
   if (s.idGenerated) h.push('x-request-id', s.requestId);
   if (s.origPath) h.push('x-envoy-original-path', s.origPath);
   if (a.expectedTimeout) h.push('x-envoy-expected-rq-timeout-ms', a.expectedTimeout);
+  let operation: string | undefined;
+  let peer: string | undefined;
   if (lst.kind !== 'inbound') {
-    if (r.operation) h.push('x-envoy-decorator-operation', r.operation);
+    operation = r.operation;
     // Peer metadata for the server sidecar (peer.ts); only mesh endpoints get it.
-    if (f.cluster.config.type === 'eds') h.push('x-skiff-peer', s.live.cfg.peer);
+    if (f.cluster.config.type === 'eds') peer = s.live.cfg.peer;
     if (lst.kind === 'gateway') {
       const xff = headerOf(s.req, 'x-forwarded-for');
       const remote = s.req.socket.remoteAddress ?? '';
       h.push('x-forwarded-for', xff ? `${xff}, ${remote}` : remote);
     }
   }
+  // The last lines depend only on the route, the destination and the config: an HTTP/1.1 first
+  // attempt writes them as one text rendered once (UpstreamRequest.headTail); attempt() drops it
+  // for the retries, whose attempt count differs.
+  f.headEnd = h.length;
+  if (operation) h.push('x-envoy-decorator-operation', operation);
+  if (peer !== undefined) h.push('x-skiff-peer', peer);
   h.push('x-envoy-attempt-count', '1');
   f.attemptIdx = h.length - 1;
   f.headers = h;
+  f.headTail = tailOf(f.d, operation, peer, h, f.headEnd);
+}
+
+/** The lines of `h` from `from` on (decorator, peer, attempt count 1), rendered once per destination and what they show. */
+export function tailOf(d: CompiledDest, operation: string | undefined, peer: string | undefined, h: string[], from: number): string {
+  const t = d.tail;
+  if (t !== undefined && t.operation === operation && t.peer === peer) return t.text;
+  let text = '';
+  for (let i = from; i < h.length; i += 2) text += headerLine(h[i]).prefix + h[i + 1];
+  d.tail = { operation, peer, text };
+  return text;
 }
 
 /** The consistent-hash key from the route's hash policies; undefined when none applies (random host). */

@@ -145,6 +145,20 @@ test('H1Call sends a GET head without framing and reads the response; done(socke
   s.destroy();
 });
 
+test('H1Call writes a pre-rendered tail in place of the pairs it stands for, framing still from the pairs before it', async () => {
+  const { s, peer } = await pair();
+  const r = recorder();
+  const headers = ['host', 'svc', 'content-length', '2', 'x-tail', 'pair value', 'x-envoy-attempt-count', '1'];
+  const call = new H1Call(s, 'POST', '/t', headers, false, r.done, '\r\nx-tail: rendered\r\nx-envoy-attempt-count: 1', 4);
+  const got = response(call);
+  call.end('ok');
+  // The content-length before the tail frames the body: no second one is added.
+  assert.equal(await peer.take(2), 'POST /t HTTP/1.1\r\nhost: svc\r\ncontent-length: 2\r\nx-tail: rendered\r\nx-envoy-attempt-count: 1\r\n\r\nok');
+  peer.sock.write('HTTP/1.1 204 No Content\r\n\r\n');
+  assert.equal((await got).res.statusCode, 204);
+  s.destroy();
+});
+
 test("H1Call's response headers follow node's rules, as node's http client reads the same bytes", async () => {
   const bytes =
     'HTTP/1.1 201 Made It\r\nSet-Cookie: a=1\r\nX-Dup: 1\r\nContent-Type: text/a\r\nset-cookie: b=2\r\nx-dup: 2\r\n' +

@@ -130,9 +130,10 @@ export class H1Call extends SlotEmitter implements H1Sink {
   /**
    * Builds the request head; nothing is written until write() or end(). Header text is written as
    * given: values come from the parsers (checked as read) or from config (checked once at compile,
-   * headers.ts checkHeaderValue), so none is looked at again per request.
+   * headers.ts checkHeaderValue), so none is looked at again per request. Given `tail`, the pairs
+   * from `tailFrom` on are written as that text instead (UpstreamRequest.headTail).
    */
-  constructor(socket: net.Socket, method: string, path: string, headers: string[], reused: boolean, done: DoneFn) {
+  constructor(socket: net.Socket, method: string, path: string, headers: string[], reused: boolean, done: DoneFn, tail?: string, tailFrom = headers.length) {
     super();
     this.socket = socket;
     this.reusedSocket = reused;
@@ -141,12 +142,15 @@ export class H1Call extends SlotEmitter implements H1Sink {
     // Lines are written CRLF first (headerLine): the head ends without its last CRLF until it is sent.
     let head = method + ' ' + path + ' HTTP/1.1';
     let framed = false;
-    for (let i = 0; i < headers.length; i += 2) {
+    // The pairs a pre-rendered tail stands for are not looked at: they carry no framing header.
+    const n = tail === undefined ? headers.length : tailFrom;
+    for (let i = 0; i < n; i += 2) {
       const line = headerLine(headers[i]);
       if (line.role === ROLE_LENGTH) framed = true;
       else if (line.role === ROLE_TE) continue; // framing is this exchange's own
       head += line.prefix + headers[i + 1];
     }
+    if (tail !== undefined) head += tail;
     this.#framed = framed;
     this.#head = head;
     const parser = new H1Parser('response', this);

@@ -119,5 +119,5 @@ function exchangeDone(sock: net.Socket, reusable: boolean): void {
  * HTTP/1.1 itself).
  */
 export function exchange(s: PooledSocket, req: UpstreamRequest): H1Call {
-  return new H1Call(s, req.method, req.path, req.headers, s[kUses] > 1, exchangeDone);
+  return new H1Call(s, req.method, req.path, req.headers, s[kUses] > 1, exchangeDone, req.headTail, req.headEnd);
 }

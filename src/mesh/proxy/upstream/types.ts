@@ -37,6 +37,13 @@ export interface UpstreamRequest {
   method: string;
   path: string;
   headers: string[];
+  /**
+   * Optional, for HTTP/1.1 exchanges: the pairs of `headers` from `headEnd` on, as head lines
+   * rendered once (CRLF first, as h1/parser.ts headerLine writes them), written in their place.
+   * HTTP/2 clusters and anything else reading `headers` still find every pair there.
+   */
+  headTail?: string;
+  headEnd?: number;
   /** Optional: the request has no body (HTTP/2 clusters send HEADERS with END_STREAM; end() follows anyway). */
   endStream?: boolean;
   /**
