@@ -15,7 +15,8 @@
  * of one message; it stops after the end, so a caller serves one message at a time, and reset()
  * starts the next. Errors throw H1ParseError with the status a server answers.
  */
-import { asLower, CONTROL, CONTROL_CLASS, latin1, TCHAR_CLASS, TE_CHUNKED, TE_INVALID, TE_OTHER, TOKEN, teFraming, trimOws } from './fields.ts';
+import { asLower, CONTROL, latin1, TE_CHUNKED, TE_INVALID, TE_OTHER, TOKEN, teFraming, trimOws } from './fields.ts';
+import { lineTable, scanLines } from './scan.ts';
 
 export { hasToken, headerObject } from './fields.ts';
 
@@ -312,17 +313,7 @@ function requestLine(text: string, le: number, head: H1Head): void {
   head.url = url;
 }
 
-/**
- * Header lines from lastIndex up to the blank line, all well-formed: a token name, a colon, a value
- * without control characters but HTAB (so no bare CR or LF), each ended by CRLF, then the blank
- * line's CRLF (looked at, not taken: lastIndex is where the blank line starts). A line cannot hold
- * CRLF, so the match ends at the first blank line, which ends the head. No backtracking and no line
- * read twice: a value's class excludes the CR that ends it, and a blank line's CR starts no name.
- */
-const HEADER_LINE = `${TCHAR_CLASS}+:[^${CONTROL_CLASS.slice(1, -1)}]*`;
-const HEADER_LINES = new RegExp(`(?:${HEADER_LINE}\\r\\n)+(?=\\r\\n)`, 'y');
-
-/** Says what is wrong with a header line `b[p..eol)` whose colon is at `c` (-1: none): HEADER_LINES refused the head. */
+/** Says what is wrong with a header line `b[p..eol)` whose colon is at `c` (-1: none): the scanner (scan.ts) refused the head. */
 function checkLine(b: Buffer, p: number, c: number, eol: number): void {
   if (c <= p || c >= eol) {
     const f = b[p];
@@ -469,9 +460,8 @@ export class H1Parser {
     let end: number;
     let after: number;
     let text: string | undefined;
-    /** The first line's end in `text` and whether HEADER_LINES took the lines after it (-1, false: not looked at). */
+    /** The first line's end in `text` (-1: not looked at). */
     let le = -1;
-    let valid = false;
     const parts = this.#pending;
     if (parts) {
       // The head began in earlier reads. Search only the new bytes and the last few kept ones, so a
@@ -503,18 +493,9 @@ export class H1Parser {
       // Buffer is searched.
       const w = Math.min(b.length, start + textWindow);
       text = latin1(b, start, w);
-      // The check of the header lines (HEADER_LINES, which #parseHead would run anyway) finds
-      // where they end: a match stops at the blank line. Only a head it refuses, or one without
-      // header lines, is searched for the blank line.
       let e = -1;
       le = text.indexOf('\r\n');
-      if (le >= 0) {
-        HEADER_LINES.lastIndex = le + 2;
-        if (HEADER_LINES.test(text)) {
-          e = HEADER_LINES.lastIndex - 2;
-          valid = true;
-        } else e = text.indexOf('\r\n\r\n', le);
-      }
+      if (le >= 0) e = text.indexOf('\r\n\r\n', le);
       if (e >= 0) end = start + e;
       else {
         text = undefined;
@@ -542,7 +523,7 @@ export class H1Parser {
       this.#textAt = start;
       this.#textBuf = b;
     }
-    const head = this.#parseHead(b, start, end, text ?? b.toString('latin1', start, end + 4), le, valid);
+    const head = this.#parseHead(b, start, end, text ?? b.toString('latin1', start, end + 4), le);
     if (head === undefined) return after; // a 1xx interim response: skipped
     if (this.#sink.onHead(head) === true) {
       this.#state = DONE;
@@ -560,7 +541,7 @@ export class H1Parser {
    * come from the known-name table or are lowercased once, and the status line, Content-Length and
    * Connection tokens are read on the bytes, so no header costs a toLowerCase or a regex of its own.
    */
-  #parseHead(b: Buffer, start: number, end: number, text: string, firstEnd: number, checked: boolean): H1Head | undefined {
+  #parseHead(b: Buffer, start: number, end: number, text: string, firstEnd: number): H1Head | undefined {
     // `text` holds the head from `start`, maybe with what follows it: the head is text[0..n).
     const n = end - start;
     let le = firstEnd >= 0 ? firstEnd : text.indexOf('\r\n');
@@ -581,13 +562,10 @@ export class H1Parser {
     };
     if (this.#requests) requestLine(text, le, head);
     else statusLine(b, start, start + le, text, head);
-    // One native pass checks every header line; only a head that fails it is looked at line by line,
-    // to say what is wrong.
-    let valid = checked || le + 2 >= n;
-    if (!valid) {
-      HEADER_LINES.lastIndex = le + 2;
-      valid = HEADER_LINES.test(text);
-    }
+    // One pass of the scanner (scan.ts) checks and splits every header line; only a head it refuses
+    // is looked at line by line, to say what is wrong.
+    const scanned = le + 2 >= n ? 0 : scanLines(b, start, le + 2, n + 2, h1Limits.maxHeaders);
+    const lines = lineTable;
     const raw = head.rawHeaders;
     let conn = 0;
     let te = '';
@@ -596,25 +574,28 @@ export class H1Parser {
     let upgradeHeader = false;
     let count = 0;
     for (let pos = le + 2; pos < n; ) {
-      if (++count > h1Limits.maxHeaders) throw new H1ParseError(431, 'too many headers');
       let eol: number;
       let c: number;
-      if (valid) {
-        // A checked line is a token, a colon and a value without CR, so the first CR after the
-        // colon ends it: a one-character search (memchr) costs less than one for CRLF.
-        c = text.indexOf(':', pos);
-        eol = text.indexOf('\r', c + 1);
-        if (eol < 0 || eol > n) eol = n;
+      let va: number;
+      let vb: number;
+      if (scanned >= 0) {
+        const o = count << 2;
+        c = lines[o];
+        va = lines[o + 1];
+        vb = lines[o + 2];
+        eol = lines[o + 3];
+        count++;
       } else {
+        if (++count > h1Limits.maxHeaders) throw new H1ParseError(431, 'too many headers');
         eol = text.indexOf('\r\n', pos);
         if (eol < 0 || eol > n) eol = n;
         c = text.indexOf(':', pos);
         checkLine(b, start + pos, c < 0 ? -1 : start + c, start + eol);
+        va = c + 1;
+        vb = eol;
+        while (va < vb && (text.charCodeAt(va) === 32 || text.charCodeAt(va) === 9)) va++;
+        while (vb > va && (text.charCodeAt(vb - 1) === 32 || text.charCodeAt(vb - 1) === 9)) vb--;
       }
-      let va = c + 1;
-      let vb = eol;
-      while (va < vb && (text.charCodeAt(va) === 32 || text.charCodeAt(va) === 9)) va++;
-      while (vb > va && (text.charCodeAt(vb - 1) === 32 || text.charCodeAt(vb - 1) === 9)) vb--;
       const name = nameOf(b, start + pos, c - pos, text, pos);
       const value = text.slice(va, vb);
       raw.push(name, value);

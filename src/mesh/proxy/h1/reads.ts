@@ -19,9 +19,10 @@
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { readDone, readStart } from './batch.ts';
+import { readView, scanReadBuffer } from './scan.ts';
 
-/** The buffer every direct read lands in. */
-export const readBuffer = Buffer.allocUnsafe(64 * 1024);
+/** The buffer every direct read lands in: 64 KiB of the header scanner's memory (scan.ts), so heads read here are scanned in place. */
+export const readBuffer = scanReadBuffer;
 
 interface Slots {
   buffer: symbol;
@@ -48,21 +49,6 @@ type UserBufferHandle = { useUserBuffer?: (b: Uint8Array) => void };
 
 /** A direct read's handler: the socket and a view of the shared buffer; false stops reading, as a Readable's push. */
 export type OnBytes<S extends net.Socket = net.Socket> = (s: S, view: Buffer) => boolean;
-
-/**
- * Views of the shared buffer's first bytes, kept by length (slot `n & 63`): the same requests and
- * responses come in the same sizes, and a new view per read cost ~1,000 instructions (under
- * callgrind) and ~90 bytes. A view is only valid during the call that gets it, whoever got it before.
- */
-const views: Array<Buffer | undefined> = new Array(64).fill(undefined);
-
-function readView(n: number): Buffer {
-  const v = views[n & 63];
-  if (v !== undefined && v.length === n) return v;
-  const fresh = readBuffer.subarray(0, n);
-  views[n & 63] = fresh;
-  return fresh;
-}
 
 /** Direct reads in progress (nested when a handler's write reads synchronously), and readNow's time for them (-1: not taken yet). */
 let depth = 0;

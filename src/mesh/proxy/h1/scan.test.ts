@@ -1,0 +1,134 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { seededRandom } from '../../../seeded.test-helper.ts';
+import { lineTable, readView, scanLines, scanReadBuffer } from './scan.ts';
+import { scanWasm } from './scan-wasm.ts';
+
+/** The check the scanner replaced: header lines as a regular expression (token, colon, value without CTLs but HTAB, CRLF). */
+const ORACLE = /^(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[^\x00-\x08\x0a-\x1f\x7f]*\r\n)*$/;
+
+/** What the table should say for well-formed `lines` (offsets from the text's start, `at` before the first line). */
+function expected(lines: string, at: number): number[][] {
+  const out: number[][] = [];
+  let pos = 0;
+  while (pos < lines.length) {
+    const eol = lines.indexOf('\r\n', pos);
+    const c = lines.indexOf(':', pos);
+    let va = c + 1;
+    let vb = eol;
+    while (va < vb && (lines[va] === ' ' || lines[va] === '\t')) va++;
+    while (vb > va && (lines[vb - 1] === ' ' || lines[vb - 1] === '\t')) vb--;
+    out.push([c + at, va + at, vb + at, eol + at]);
+    pos = eol + 2;
+  }
+  return out;
+}
+
+function table(n: number): number[][] {
+  return Array.from({ length: n }, (_, i) => Array.from(lineTable.subarray(i * 4, i * 4 + 4)));
+}
+
+/** Scans `lines` (after a start line) from a Buffer of its own (copied) and from the read buffer (in place); both answers must agree. */
+function scanBoth(lines: string, cap = 100): { n: number; rows: number[][] } {
+  const first = 'HTTP/1.1 200 OK\r\n';
+  const head = Buffer.from(first + lines + '\r\n', 'latin1');
+  const to = first.length + lines.length;
+  const copied = scanLines(head, 0, first.length, to, cap);
+  const rowsCopied = copied > 0 ? table(copied) : [];
+  const view = readView(head.length);
+  head.copy(view);
+  const inPlace = scanLines(view, 0, first.length, to, cap);
+  assert.equal(inPlace, copied, `in place and copied differ for ${JSON.stringify(lines)}`);
+  if (inPlace > 0) assert.deepEqual(table(inPlace), rowsCopied);
+  return { n: copied, rows: rowsCopied };
+}
+
+test('scan-wasm.ts is scan.wat assembled (run node scripts/wasm.js after editing the .wat)', async () => {
+  const { assemble } = await import('../../../../scripts/wasm.js');
+  const wat = readFileSync(new URL('./scan.wat', import.meta.url), 'utf8');
+  assert.equal((await assemble(wat)).toString('base64'), scanWasm);
+});
+
+test('scanLines splits well-formed lines: colon, trimmed value and CR of each, as offsets in the head', () => {
+  const lines = 'Host: a.b\r\nx-empty:\r\nx-ws: \t padded value \t \r\nContent-Length:2\r\nx-obs: caf\xe9\r\n';
+  const { n, rows } = scanBoth(lines);
+  assert.equal(n, 5);
+  assert.deepEqual(rows, expected(lines, 'HTTP/1.1 200 OK\r\n'.length));
+});
+
+test('scanLines takes long names and values, 16 bytes at a time and across those steps', () => {
+  for (const len of [1, 15, 16, 17, 31, 32, 33, 200, 4000]) {
+    const lines = `${'n'.repeat(len)}: ${'v'.repeat(len)}\r\nx: ${'w'.repeat(len)}  \r\n`;
+    const { n, rows } = scanBoth(lines);
+    assert.equal(n, 2, `length ${len}`);
+    assert.deepEqual(rows, expected(lines, 17));
+  }
+});
+
+test('scanLines refuses what the parser must answer 400 for', () => {
+  const bad = [
+    'x: a\rb\r\n', // bare CR
+    'x: a\nb\r\n', // bare LF
+    'x: a\x00b\r\n', // NUL
+    'x: a\x7fb\r\n', // DEL
+    'x: a\x1bb\r\n', // another CTL
+    'x: a\r\n folded\r\n', // obsolete line folding
+    ': no name\r\n',
+    'no colon\r\n',
+    'bad name: v\r\n', // SP in the name
+    'x\x80: v\r\n', // obs-text in the name
+    'x(y): v\r\n', // a separator in the name
+    'ok: 1\r\nx\t: v\r\n', // a later line
+  ];
+  for (const lines of bad) assert.equal(scanBoth(lines).n, -1, JSON.stringify(lines));
+});
+
+test('scanLines refuses more lines than asked for, so the parser can answer 431', () => {
+  const lines = 'x: 1\r\n'.repeat(5);
+  assert.equal(scanBoth(lines, 5).n, 5);
+  assert.equal(scanBoth(lines, 4).n, -1);
+});
+
+test('scanLines finds a head at the very end of the read buffer, and one as large as the parser allows', () => {
+  const lines = 'x-end: value\r\n';
+  const head = Buffer.from(`HTTP/1.1 200 OK\r\n${lines}\r\n`, 'latin1');
+  const full = readView(scanReadBuffer.length);
+  const start = full.length - head.length;
+  head.copy(full, start);
+  assert.equal(scanLines(full, start, 17, 17 + lines.length, 100), 1);
+  assert.deepEqual(table(1), expected(lines, 17));
+  const big = `x-big: ${'b'.repeat(60 * 1024)}\r\n`;
+  assert.equal(scanBoth(big).n, 1);
+  assert.equal(scanLines(Buffer.from(`x: ${'b'.repeat(70 * 1024)}\r\n`, 'latin1'), 0, 0, 70 * 1024 + 5, 100), -1, 'a head beyond the scratch area is left to the parser');
+});
+
+test('scanLines agrees with the regular expression it replaced on random lines (seeded)', () => {
+  const rand = seededRandom(0x5ca9);
+  const alphabet = ['a', 'Z', '0', '-', '!', '~', ':', ' ', '\t', '\r', '\n', '\x00', '\x7f', '\x80', '\xff', '(', '"', 'v'];
+  let accepted = 0;
+  for (let i = 0; i < 3000; i++) {
+    const count = 1 + Math.floor(rand() * 4);
+    let lines = '';
+    for (let l = 0; l < count; l++) {
+      const name = rand() < 0.8 ? 'x-' + 'abc'.slice(0, 1 + Math.floor(rand() * 3)) : '';
+      let value = '';
+      const len = Math.floor(rand() * 40);
+      for (let k = 0; k < len; k++) value += rand() < 0.85 ? 'v' : alphabet[Math.floor(rand() * alphabet.length)];
+      lines += `${rand() < 0.9 ? name + ':' : name}${value}\r\n`;
+    }
+    const ok = ORACLE.test(lines);
+    const { n, rows } = scanBoth(lines);
+    if (ok) {
+      accepted++;
+      assert.equal(n, expected(lines, 17).length, JSON.stringify(lines));
+      assert.deepEqual(rows, expected(lines, 17));
+    } else assert.equal(n, -1, JSON.stringify(lines));
+  }
+  assert.ok(accepted > 300 && accepted < 2700, `both outcomes covered (${accepted} of 3000 accepted)`);
+});
+
+test('the read buffer lies in the scanner memory, and views of it are reused by length', () => {
+  assert.equal(readView(10), readView(10));
+  assert.equal(readView(10).buffer, scanReadBuffer.buffer);
+});
