@@ -16,7 +16,7 @@
  * starts the next. Errors throw H1ParseError with the status a server answers.
  */
 import { asLower, CONTROL, latin1, TE_CHUNKED, TE_INVALID, TE_OTHER, TOKEN, teFraming, trimOws } from './fields.ts';
-import { lineTable, scanLines } from './scan.ts';
+import { knownNames, LINE_FIELDS, lineTable, scanLines } from './scan.ts';
 
 export { hasToken, headerObject } from './fields.ts';
 
@@ -168,6 +168,8 @@ const KNOWN_NAMES = [
   'x-envoy-expected-rq-timeout-ms', 'x-envoy-original-path', 'x-envoy-overloaded', 'x-envoy-upstream-service-time',
   'x-forwarded-client-cert', 'x-forwarded-for', 'x-forwarded-proto', 'x-request-id', 'x-skiff-peer',
 ];
+knownNames(KNOWN_NAMES);
+
 /** Header names a head writer handles itself (headerLine's `role`): 0 for any other. */
 export const ROLE_DATE = 1;
 export const ROLE_CONNECTION = 2;
@@ -578,12 +580,15 @@ export class H1Parser {
       let c: number;
       let va: number;
       let vb: number;
+      let name: string;
       if (scanned >= 0) {
-        const o = count << 2;
+        const o = count * LINE_FIELDS;
         c = lines[o];
         va = lines[o + 1];
         vb = lines[o + 2];
         eol = lines[o + 3];
+        const k = lines[o + 4];
+        name = k >= 0 ? KNOWN_NAMES[k] : k === -1 ? text.slice(pos, c) : text.slice(pos, c).toLowerCase();
         count++;
       } else {
         if (++count > h1Limits.maxHeaders) throw new H1ParseError(431, 'too many headers');
@@ -595,8 +600,8 @@ export class H1Parser {
         vb = eol;
         while (va < vb && (text.charCodeAt(va) === 32 || text.charCodeAt(va) === 9)) va++;
         while (vb > va && (text.charCodeAt(vb - 1) === 32 || text.charCodeAt(vb - 1) === 9)) vb--;
+        name = nameOf(b, start + pos, c - pos, text, pos);
       }
-      const name = nameOf(b, start + pos, c - pos, text, pos);
       const value = text.slice(va, vb);
       raw.push(name, value);
       // Known names are the table's constants: these compare by reference.

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { seededRandom } from '../../../seeded.test-helper.ts';
-import { lineTable, readView, scanLines, scanReadBuffer } from './scan.ts';
+import { knownNames, LINE_FIELDS, lineTable, readView, scanLines, scanReadBuffer } from './scan.ts';
 import { scanWasm } from './scan-wasm.ts';
 
 /** The check the scanner replaced: header lines as a regular expression (token, colon, value without CTLs but HTAB, CRLF). */
@@ -26,22 +26,34 @@ function expected(lines: string, at: number): number[][] {
 }
 
 function table(n: number): number[][] {
-  return Array.from({ length: n }, (_, i) => Array.from(lineTable.subarray(i * 4, i * 4 + 4)));
+  return Array.from({ length: n }, (_, i) => Array.from(lineTable.subarray(i * LINE_FIELDS, i * LINE_FIELDS + 4)));
 }
 
+/** The name classes of the last scan's first `n` lines. */
+function classes(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => lineTable[i * LINE_FIELDS + 4]);
+}
+
+const NAMES = ['host', 'content-length', 'x-envoy-upstream-service-time', 'a', 'x-thirty-two-bytes-long-name-abc', 'hose'];
+knownNames(NAMES);
+
 /** Scans `lines` (after a start line) from a Buffer of its own (copied) and from the read buffer (in place); both answers must agree. */
-function scanBoth(lines: string, cap = 100): { n: number; rows: number[][] } {
+function scanBoth(lines: string, cap = 100): { n: number; rows: number[][]; classes: number[] } {
   const first = 'HTTP/1.1 200 OK\r\n';
   const head = Buffer.from(first + lines + '\r\n', 'latin1');
   const to = first.length + lines.length;
   const copied = scanLines(head, 0, first.length, to, cap);
   const rowsCopied = copied > 0 ? table(copied) : [];
+  const classesCopied = copied > 0 ? classes(copied) : [];
   const view = readView(head.length);
   head.copy(view);
   const inPlace = scanLines(view, 0, first.length, to, cap);
   assert.equal(inPlace, copied, `in place and copied differ for ${JSON.stringify(lines)}`);
-  if (inPlace > 0) assert.deepEqual(table(inPlace), rowsCopied);
-  return { n: copied, rows: rowsCopied };
+  if (inPlace > 0) {
+    assert.deepEqual(table(inPlace), rowsCopied);
+    assert.deepEqual(classes(inPlace), classesCopied);
+  }
+  return { n: copied, rows: rowsCopied, classes: classesCopied };
 }
 
 test('scan-wasm.ts is scan.wat assembled (run node scripts/wasm.js after editing the .wat)', async () => {
@@ -55,6 +67,20 @@ test('scanLines splits well-formed lines: colon, trimmed value and CR of each, a
   const { n, rows } = scanBoth(lines);
   assert.equal(n, 5);
   assert.deepEqual(rows, expected(lines, 'HTTP/1.1 200 OK\r\n'.length));
+});
+
+test('scanLines names each line: a known name by its index, ASCII case ignored; another by whether it has uppercase', () => {
+  const lines = [
+    'Host: a', 'HOST: a', 'host: a', 'hose: a', 'hosts: a', 'hos: a', 'Content-Length: 1', 'content-lengtH: 1', 'content-lengthy: 1',
+    'X-Envoy-Upstream-Service-Time: 3', 'A: 1', 'b: 1', 'B: 1', 'x-thirty-two-bytes-long-name-abc: 1', 'X-THIRTY-TWO-BYTES-LONG-NAME-ABC: 1',
+    'x-thirty-two-bytes-long-name-abd: 1', 'x-thirty-three-bytes-long-name-ab: 1', 'x-thirty-three-bytes-long-name-aB: 1',
+    `${'n'.repeat(40)}: 1`, `${'n'.repeat(40)}N: 1`, `N${'n'.repeat(40)}: 1`, `${'n'.repeat(16)}N: 1`, `${'n'.repeat(15)}N: 1`,
+    // '^' and '_' fold (0x20 set) to '~' and DEL: never a known name's byte
+    'host^: 1', 'x-envoy-upstream-service-tim_: 1',
+  ];
+  const { n, classes: got } = scanBoth(lines.map((l) => `${l}\r\n`).join(''));
+  assert.equal(n, lines.length);
+  assert.deepEqual(got, [0, 0, 0, 5, -1, -1, 1, 1, -1, 2, 3, -1, -2, 4, 4, -1, -1, -2, -1, -2, -2, -2, -2, -1, -1]);
 });
 
 test('scanLines takes long names and values, 16 bytes at a time and across those steps', () => {

@@ -16,11 +16,13 @@ import { scanWasm } from './scan-wasm.ts';
 const LOW_ROWS = 0;
 const HIGH_BITS = 16;
 const LINES = 1024;
+const NAMES = 24576;
+const NAME_SLOTS = 28672;
 const READ_AREA = 65536;
 const READ_SIZE = 65536;
 const SCRATCH = 131072;
-/** The scanner's 16-byte loads look up to 15 bytes past a head: the scratch area stops short of the memory's end by that. */
-const SCRATCH_SIZE = 65536 - 16;
+/** The scanner's loads look up to 31 bytes past a head: the scratch area stops short of the memory's end by that. */
+const SCRATCH_SIZE = 65536 - 32;
 /** Lines the table holds (up to the read area); the parser asks for at most h1Limits.maxHeaders. */
 const MAX_LINES = 1024;
 
@@ -39,8 +41,33 @@ for (let c = 0x21; c < 0x7f; c++) {
 }
 for (let h = 0; h < 8; h++) bytes[HIGH_BITS + h] = 1 << h;
 
-/** The line table scanLines fills: line i's colon, value start, value end and CR are at [4i .. 4i+3]. */
-export const lineTable = new Int32Array(memory, LINES, MAX_LINES * 4);
+/**
+ * The line table scanLines fills, LINE_FIELDS numbers a line: line i's colon, value start, value
+ * end and CR at [5i .. 5i+3], and at 5i+4 its name's class: the index of a name given to
+ * knownNames (ASCII case ignored), -1 for another name without uppercase letters, -2 for another
+ * with some.
+ */
+export const LINE_FIELDS = 5;
+export const lineTable = new Int32Array(memory, LINES, MAX_LINES * LINE_FIELDS);
+
+/**
+ * The names the scanner recognises (lowercase tchar names of up to 32 bytes, at most 4 of a length
+ * and first letter, in no case but lowercase letters, digits and '-'); a line's class is its index
+ * here; a call replaces the names of the one before.
+ */
+export function knownNames(names: readonly string[]): void {
+  if (names.length > 255) throw new Error('too many known names');
+  bytes.fill(0, NAMES, NAME_SLOTS + 33 * 32 * 4);
+  names.forEach((name, i) => {
+    if (!/^[a-z0-9-]{1,32}$/.test(name)) throw new Error(`cannot recognise ${name}`);
+    for (let k = 0; k < name.length; k++) bytes[NAMES + i * 32 + k] = name.charCodeAt(k);
+    const slot = NAME_SLOTS + (name.length * 32 + (name.charCodeAt(0) & 31)) * 4;
+    let k = 0;
+    while (k < 4 && bytes[slot + k] !== 0) k++;
+    if (k === 4) throw new Error(`more than 4 known names like ${name}`);
+    bytes[slot + k] = i + 1;
+  });
+}
 
 /** The connections' read buffer (reads.ts): heads read into it are scanned in place. */
 export const scanReadBuffer = Buffer.from(memory, READ_AREA, READ_SIZE);

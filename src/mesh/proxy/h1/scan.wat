@@ -5,13 +5,17 @@
 ;; Memory (fixed, three 64 KiB pages; scan.ts owns the layout):
 ;;   0..15        tchar rows by a byte's low nibble: bit h set when (h << 4 | low) is a tchar
 ;;   16..31       1 << h for each high nibble h < 8, 0 for 8..15 (no tchar above 0x7f)
-;;   1024..       the line table: per line four i32s, each an offset from `base`: the colon, the
-;;                value's start and end (optional whitespace trimmed), the CR that ends the line
+;;   1024..       the line table: per line five i32s: four offsets from `base` (the colon, the
+;;                value's start and end, optional whitespace trimmed, and the CR that ends the
+;;                line) and the name's class (see $classify)
+;;   24576..      known names, lowercase, 32 bytes each (zero-padded), in the parser's order
+;;   28672..      known names by length and first letter (`len * 32 + (letter & 31)`): 4 bytes
+;;                each, up to four names as index + 1 (0: no more)
 ;;   65536..      the read buffer (h1/reads.ts), 131072.. the scratch copy of heads read elsewhere
 ;;
 ;; scan(p, end, out, base, cap): the lines of bytes [p, end), which end with the CRLF of the last
 ;; line; returns how many, -1 when a line is not a valid header line, -2 when there are more than
-;; `cap`. Every search stops at the final CR at the latest; the 16-byte loads may look at up to 15
+;; `cap`. Every search stops at the final CR at the latest; the 16-byte loads may look at up to 31
 ;; bytes past it, which scan.ts keeps inside the memory, and which never decide anything.
 (module
   (memory (export "memory") 3 3)
@@ -50,6 +54,50 @@
           (br $more))))
     (i32.add (local.get $p) (i32.ctz (local.get $m))))
 
+;; A name's class: the index of the known name it is (ASCII case ignored), else -1 for another
+  ;; name without uppercase letters, -2 for another with some. A tchar's 0x20 bit set folds
+  ;; uppercase letters only to the known names' bytes (lowercase letters, digits and '-'): the other
+  ;; tchars it changes ('^', '_') fold to bytes no known name holds.
+  (func $classify (param $s i32) (param $len i32) (result i32)
+    (local $lo v128) (local $hi v128) (local $slot i32) (local $i i32) (local $k i32) (local $e i32) (local $want i32) (local $m i32)
+    (if (i32.le_u (local.get $len) (i32.const 32))
+      (then
+        (local.set $lo (v128.or (v128.load (local.get $s)) (v128.const i8x16 32 32 32 32 32 32 32 32 32 32 32 32 32 32 32 32)))
+        (local.set $hi (v128.or (v128.load offset=16 (local.get $s)) (v128.const i8x16 32 32 32 32 32 32 32 32 32 32 32 32 32 32 32 32)))
+        (local.set $want
+          (select (i32.const -1) (i32.sub (i32.shl (i32.const 1) (local.get $len)) (i32.const 1)) (i32.eq (local.get $len) (i32.const 32))))
+        (local.set $slot
+          (i32.add (i32.const 28672)
+            (i32.shl (i32.add (i32.shl (local.get $len) (i32.const 5)) (i32.and (i32.load8_u (local.get $s)) (i32.const 31))) (i32.const 2))))
+        (block $none
+          (loop $candidate
+            (br_if $none (i32.eq (local.get $i) (i32.const 4)))
+            (local.set $k (i32.load8_u (i32.add (local.get $slot) (local.get $i))))
+            (br_if $none (i32.eqz (local.get $k)))
+            (local.set $e (i32.add (i32.const 24576) (i32.shl (i32.sub (local.get $k) (i32.const 1)) (i32.const 5))))
+            (if (i32.eq
+                  (i32.and (local.get $want)
+                    (i32.or
+                      (i8x16.bitmask (i8x16.eq (local.get $lo) (v128.load (local.get $e))))
+                      (i32.shl (i8x16.bitmask (i8x16.eq (local.get $hi) (v128.load offset=16 (local.get $e)))) (i32.const 16))))
+                  (local.get $want))
+              (then (return (i32.sub (local.get $k) (i32.const 1)))))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $candidate)))))
+    ;; another name: any byte of it in 'A'..'Z'?
+    (local.set $i (i32.const 0))
+    (loop $upper
+      (local.set $m (i8x16.bitmask
+        (i8x16.lt_u
+          (i8x16.sub (v128.load (i32.add (local.get $s) (local.get $i))) (v128.const i8x16 65 65 65 65 65 65 65 65 65 65 65 65 65 65 65 65))
+          (v128.const i8x16 26 26 26 26 26 26 26 26 26 26 26 26 26 26 26 26))))
+      (if (i32.lt_u (i32.sub (local.get $len) (local.get $i)) (i32.const 16))
+        (then (local.set $m (i32.and (local.get $m) (i32.sub (i32.shl (i32.const 1) (i32.sub (local.get $len) (local.get $i))) (i32.const 1))))))
+      (if (local.get $m) (then (return (i32.const -2))))
+      (local.set $i (i32.add (local.get $i) (i32.const 16)))
+      (br_if $upper (i32.lt_u (local.get $i) (local.get $len))))
+    (i32.const -1))
+
   (func (export "scan") (param $p i32) (param $end i32) (param $out i32) (param $base i32) (param $cap i32) (result i32)
     (local $n i32) (local $s i32) (local $vs i32) (local $ve i32) (local $b i32)
     (block $done
@@ -62,6 +110,7 @@
         (if (i32.or (i32.eq (local.get $p) (local.get $s)) (i32.ne (i32.load8_u (local.get $p)) (i32.const 58)))
           (then (return (i32.const -1))))
         (i32.store (local.get $out) (i32.sub (local.get $p) (local.get $base)))
+        (i32.store offset=16 (local.get $out) (call $classify (local.get $s) (i32.sub (local.get $p) (local.get $s))))
         (local.set $p (i32.add (local.get $p) (i32.const 1)))
         ;; leading whitespace
         (block $wsEnd
@@ -87,7 +136,7 @@
         (i32.store offset=4 (local.get $out) (i32.sub (local.get $vs) (local.get $base)))
         (i32.store offset=8 (local.get $out) (i32.sub (local.get $ve) (local.get $base)))
         (i32.store offset=12 (local.get $out) (i32.sub (local.get $p) (local.get $base)))
-        (local.set $out (i32.add (local.get $out) (i32.const 16)))
+        (local.set $out (i32.add (local.get $out) (i32.const 20)))
         (local.set $n (i32.add (local.get $n) (i32.const 1)))
         (local.set $p (i32.add (local.get $p) (i32.const 2)))
         (br $line)))
