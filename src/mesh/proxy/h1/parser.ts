@@ -16,7 +16,7 @@
  * starts the next. Errors throw H1ParseError with the status a server answers.
  */
 import { asLower, CONTROL, latin1, TE_CHUNKED, TE_INVALID, TE_OTHER, TOKEN, teFraming, trimOws } from './fields.ts';
-import { knownNames, LINE_FIELDS, lineTable, scanLines } from './scan.ts';
+import { headEnd, headLineEnd, knownNames, LINE_FIELDS, lineTable, scanHead, scanLines } from './scan.ts';
 
 export { hasToken, headerObject } from './fields.ts';
 
@@ -464,6 +464,8 @@ export class H1Parser {
     let text: string | undefined;
     /** The first line's end in `text` (-1: not looked at). */
     let le = -1;
+    /** Header lines the scanner took with the head (scanHead), -1: none yet. */
+    let scanned = -1;
     const parts = this.#pending;
     if (parts) {
       // The head began in earlier reads. Search only the new bytes and the last few kept ones, so a
@@ -495,9 +497,17 @@ export class H1Parser {
       // Buffer is searched.
       const w = Math.min(b.length, start + textWindow);
       text = latin1(b, start, w);
+      // A head read into the read buffer is found and its lines checked in one pass of the scanner
+      // (scan.ts); any other head, or one the scanner refuses, is searched here.
       let e = -1;
-      le = text.indexOf('\r\n');
-      if (le >= 0) e = text.indexOf('\r\n\r\n', le);
+      scanned = scanHead(b, start, w - start, h1Limits.maxHeaders);
+      if (scanned >= 0) {
+        le = headLineEnd();
+        e = headEnd() - 2;
+      } else {
+        le = text.indexOf('\r\n');
+        if (le >= 0) e = text.indexOf('\r\n\r\n', le);
+      }
       if (e >= 0) end = start + e;
       else {
         text = undefined;
@@ -525,7 +535,7 @@ export class H1Parser {
       this.#textAt = start;
       this.#textBuf = b;
     }
-    const head = this.#parseHead(b, start, end, text ?? b.toString('latin1', start, end + 4), le);
+    const head = this.#parseHead(b, start, end, text ?? b.toString('latin1', start, end + 4), le, scanned);
     if (head === undefined) return after; // a 1xx interim response: skipped
     if (this.#sink.onHead(head) === true) {
       this.#state = DONE;
@@ -543,7 +553,7 @@ export class H1Parser {
    * come from the known-name table or are lowercased once, and the status line, Content-Length and
    * Connection tokens are read on the bytes, so no header costs a toLowerCase or a regex of its own.
    */
-  #parseHead(b: Buffer, start: number, end: number, text: string, firstEnd: number): H1Head | undefined {
+  #parseHead(b: Buffer, start: number, end: number, text: string, firstEnd: number, linesScanned: number): H1Head | undefined {
     // `text` holds the head from `start`, maybe with what follows it: the head is text[0..n).
     const n = end - start;
     let le = firstEnd >= 0 ? firstEnd : text.indexOf('\r\n');
@@ -566,7 +576,7 @@ export class H1Parser {
     else statusLine(b, start, start + le, text, head);
     // One pass of the scanner (scan.ts) checks and splits every header line; only a head it refuses
     // is looked at line by line, to say what is wrong.
-    const scanned = le + 2 >= n ? 0 : scanLines(b, start, le + 2, n + 2, h1Limits.maxHeaders);
+    const scanned = linesScanned >= 0 ? linesScanned : le + 2 >= n ? 0 : scanLines(b, start, le + 2, n + 2, h1Limits.maxHeaders);
     const lines = lineTable;
     const raw = head.rawHeaders;
     let conn = 0;

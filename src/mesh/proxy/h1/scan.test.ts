@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { seededRandom } from '../../../seeded.test-helper.ts';
-import { knownNames, LINE_FIELDS, lineTable, readView, scanLines, scanReadBuffer } from './scan.ts';
+import { headEnd, headLineEnd, knownNames, LINE_FIELDS, lineTable, readView, scanHead, scanLines, scanReadBuffer } from './scan.ts';
 import { scanWasm } from './scan-wasm.ts';
 
 /** The check the scanner replaced: header lines as a regular expression (token, colon, value without CTLs but HTAB, CRLF). */
@@ -157,4 +157,73 @@ test('scanLines agrees with the regular expression it replaced on random lines (
 test('the read buffer lies in the scanner memory, and views of it are reused by length', () => {
   assert.equal(readView(10), readView(10));
   assert.equal(readView(10).buffer, scanReadBuffer.buffer);
+});
+
+/** A head put in the read buffer at `start` of a view `pad` bytes longer, then scanned with scanHead over `len` bytes (default: all of it). */
+function headInView(text: string, start = 0, pad = 0, len = text.length): number {
+  const bytes = Buffer.from(text, 'latin1');
+  const view = readView(start + bytes.length + pad);
+  view.fill(0x61);
+  bytes.copy(view, start);
+  return scanHead(view, start, len, 100);
+}
+
+test('scanHead finds a whole head in the read buffer: its start line, its lines and its blank line', () => {
+  const lines = 'Host: a\r\nX-Other:  b \r\n';
+  const head = `GET / HTTP/1.1\r\n${lines}\r\nbody`;
+  assert.equal(headInView(head, 7), 2);
+  assert.equal(headLineEnd(), 14);
+  assert.equal(headEnd(), 16 + lines.length);
+  assert.deepEqual(table(2), expected(lines, 16));
+  assert.deepEqual(classes(2), [0, -2]);
+  // No header lines at all.
+  assert.equal(headInView('HTTP/1.1 204 No Content\r\n\r\n'), 0);
+  assert.equal(headLineEnd(), 23);
+  assert.equal(headEnd(), 25);
+});
+
+test('scanHead leaves to the parser a head cut short, one that is not valid, and one outside the read buffer', () => {
+  const head = 'GET / HTTP/1.1\r\nHost: a\r\nx-long: ' + 'v'.repeat(40) + '\r\n\r\n';
+  for (let cut = 0; cut < head.length; cut++) assert.equal(headInView(head, 3, 5, cut), -1, `cut at ${cut}`);
+  assert.equal(headInView(head, 3, 5), 2);
+  for (const bad of ['GET / HTTP/1.1\nHost: a\r\n\r\n', 'GET / HTTP/1.1\r\nHost: a\n\r\n', 'GET / HTTP/1.1\r\nHo st: a\r\n\r\n', 'GET / HTTP/1.1\r\nHost: a\x00\r\n\r\n', 'GET / HTTP/1.1\r\n folded\r\n\r\n']) {
+    assert.equal(headInView(bad), -1, JSON.stringify(bad));
+  }
+  assert.equal(scanHead(Buffer.from('GET / HTTP/1.1\r\nHost: a\r\n\r\n'), 0, 29, 100), -1);
+  assert.equal(headInView('GET / HTTP/1.1\r\n' + 'x: 1\r\n'.repeat(101) + '\r\n'), -1, 'more lines than the cap');
+});
+
+test('scanHead agrees with a search for the blank line and the line check on random heads, whole and cut (seeded)', () => {
+  const rand = seededRandom(0x4ead);
+  const alphabet = ['a', 'Z', ':', ' ', '\t', '\r', '\n', '\r\n', '\x00', '\x80', 'v', '-'];
+  let found = 0;
+  for (let i = 0; i < 3000; i++) {
+    let text = rand() < 0.5 ? 'GET /x HTTP/1.1' : 'HTTP/1.1 200 OK';
+    text += '\r\n';
+    const count = Math.floor(rand() * 4);
+    for (let l = 0; l < count; l++) {
+      let line = `x-${'ab'.slice(0, 1 + Math.floor(rand() * 2))}: `;
+      const len = Math.floor(rand() * 30);
+      for (let k = 0; k < len; k++) line += rand() < 0.9 ? 'v' : alphabet[Math.floor(rand() * alphabet.length)];
+      text += line + '\r\n';
+    }
+    text += rand() < 0.8 ? '\r\nrest' : '';
+    const len = rand() < 0.7 ? text.length : Math.floor(rand() * text.length);
+    const seen = text.slice(0, len);
+    // The reference: the first CRLF ends the start line, the first CRLFCRLF the head; its lines pass the check.
+    const le = seen.indexOf('\r\n');
+    const firstBreak = seen.search(/[\r\n]/);
+    const e = le < 0 ? -1 : seen.indexOf('\r\n\r\n', le);
+    const lines = e < 0 ? '' : seen.slice(le + 2, e + 2);
+    const ok = le >= 0 && firstBreak === le && e >= 0 && ORACLE.test(lines);
+    const n = headInView(text, 0, 0, len);
+    if (ok) {
+      found++;
+      assert.equal(n, expected(lines, le + 2).length, JSON.stringify(seen));
+      assert.equal(headLineEnd(), le);
+      assert.equal(headEnd(), e + 2);
+      assert.deepEqual(table(n), expected(lines, le + 2));
+    } else assert.equal(n, -1, JSON.stringify(seen));
+  }
+  assert.ok(found > 300 && found < 2700, `both outcomes covered (${found} of 3000 found)`);
 });

@@ -26,11 +26,16 @@ const SCRATCH_SIZE = 65536 - 32;
 /** Lines the table holds (up to the read area); the parser asks for at most h1Limits.maxHeaders. */
 const MAX_LINES = 1024;
 
+/** Where head() leaves the start line's end and the blank line's start (scan.wat). */
+const MARKS = 1016;
+
 type ScanFn = (p: number, end: number, out: number, base: number, cap: number) => number;
 
 const instance = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(scanWasm, 'base64')), {});
 const memory = (instance.exports.memory as WebAssembly.Memory).buffer;
 const scan = instance.exports.scan as ScanFn;
+const head = instance.exports.head as ScanFn;
+const marks = new Int32Array(memory, MARKS, 2);
 const bytes = new Uint8Array(memory);
 
 // tchar (RFC 9110 §5.6.2) as two 16-entry tables for a byte's nibbles: the byte is a tchar when
@@ -104,4 +109,28 @@ export function scanLines(b: Buffer, start: number, from: number, to: number, ca
   }
   const n = scan(base + from, base + to, LINES, base, cap < MAX_LINES ? cap : MAX_LINES);
   return n < 0 ? -1 : n;
+}
+
+/**
+ * A whole head at `b[start]` read into the read buffer (a readView), looked for in its first `len`
+ * bytes: on success the header lines are in the table, and the number of lines comes back, with the
+ * start line's CR at headLineEnd() and the blank line's CR at headEnd() (offsets from `start`).
+ * -1 for anything else (not a read view, the head not all within `len` bytes, a byte that is not
+ * valid, more than `cap` lines): the parser then searches and checks the head itself.
+ */
+export function scanHead(b: Buffer, start: number, len: number, cap: number): number {
+  if (views[b.length & 63] !== b) return -1;
+  const base = READ_AREA + start;
+  const n = head(base, base + len, LINES, base, cap < MAX_LINES ? cap : MAX_LINES);
+  return n < 0 ? -1 : n;
+}
+
+/** The start line's end (its CR) after scanHead, from the head's start. */
+export function headLineEnd(): number {
+  return marks[0];
+}
+
+/** The blank line's start (its CR) after scanHead, from the head's start. */
+export function headEnd(): number {
+  return marks[1];
 }

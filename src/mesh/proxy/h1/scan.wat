@@ -20,10 +20,11 @@
 (module
   (memory (export "memory") 3 3)
 
-  ;; The first byte at or after $p that is not a tchar.
-  (func $nameEnd (param $p i32) (result i32)
+  ;; The first byte at or after $p that is not a tchar, or $end or past it when none is before $end.
+  (func $nameEnd (param $p i32) (param $end i32) (result i32)
     (local $v v128) (local $m i32)
     (loop $more
+      (if (i32.ge_u (local.get $p) (local.get $end)) (then (return (local.get $end))))
       (local.set $v (v128.load (local.get $p)))
       (local.set $m (i8x16.bitmask
         (i8x16.eq
@@ -37,10 +38,12 @@
           (br $more))))
     (i32.add (local.get $p) (i32.ctz (local.get $m))))
 
-  ;; The first byte at or after $p that is not a field-value character (a CTL other than HTAB, or DEL).
-  (func $valueEnd (param $p i32) (result i32)
+  ;; The first byte at or after $p that is not a field-value character (a CTL other than HTAB, or
+  ;; DEL), or $end or past it when none is before $end.
+  (func $valueEnd (param $p i32) (param $end i32) (result i32)
     (local $v v128) (local $m i32)
     (loop $more
+      (if (i32.ge_u (local.get $p) (local.get $end)) (then (return (local.get $end))))
       (local.set $v (v128.load (local.get $p)))
       (local.set $m (i8x16.bitmask
         (v128.or
@@ -98,46 +101,90 @@
       (br_if $upper (i32.lt_u (local.get $i) (local.get $len))))
     (i32.const -1))
 
-  (func (export "scan") (param $p i32) (param $end i32) (param $out i32) (param $base i32) (param $cap i32) (result i32)
+  ;; The header lines from $p: a line table at $out (offsets from $base). With $head 0, [p, end)
+  ;; holds whole lines and ends with the last one's CRLF: returns how many. With $head 1 the lines
+  ;; end at a blank line, whose CR's offset goes to memory[1020]: returns how many, or -3 when
+  ;; $end comes first (the head is not all there). Both: -1 for a line that is not a valid header
+  ;; line, -2 for more than $cap lines.
+  (func $lines (param $p i32) (param $end i32) (param $out i32) (param $base i32) (param $cap i32) (param $head i32) (result i32)
     (local $n i32) (local $s i32) (local $vs i32) (local $ve i32) (local $b i32)
-    (block $done
-      (loop $line
-        (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
-        (if (i32.eq (local.get $n) (local.get $cap)) (then (return (i32.const -2))))
-        ;; the name: one or more tchars, then the colon
-        (local.set $s (local.get $p))
-        (local.set $p (call $nameEnd (local.get $p)))
-        (if (i32.or (i32.eq (local.get $p) (local.get $s)) (i32.ne (i32.load8_u (local.get $p)) (i32.const 58)))
-          (then (return (i32.const -1))))
-        (i32.store (local.get $out) (i32.sub (local.get $p) (local.get $base)))
-        (i32.store offset=16 (local.get $out) (call $classify (local.get $s) (i32.sub (local.get $p) (local.get $s))))
-        (local.set $p (i32.add (local.get $p) (i32.const 1)))
-        ;; leading whitespace
-        (block $wsEnd
-          (loop $ws
-            (local.set $b (i32.load8_u (local.get $p)))
-            (br_if $wsEnd (i32.and (i32.ne (local.get $b) (i32.const 32)) (i32.ne (local.get $b) (i32.const 9))))
-            (local.set $p (i32.add (local.get $p) (i32.const 1)))
-            (br $ws)))
-        (local.set $vs (local.get $p))
-        ;; the value, up to the CR that must end it
-        (local.set $p (call $valueEnd (local.get $p)))
-        (if (i32.ne (i32.load16_u (local.get $p)) (i32.const 2573)) ;; CR LF
-          (then (return (i32.const -1))))
-        ;; trailing whitespace
-        (local.set $ve (local.get $p))
-        (block $trimEnd
-          (loop $trim
-            (br_if $trimEnd (i32.le_u (local.get $ve) (local.get $vs)))
-            (local.set $b (i32.load8_u (i32.sub (local.get $ve) (i32.const 1))))
-            (br_if $trimEnd (i32.and (i32.ne (local.get $b) (i32.const 32)) (i32.ne (local.get $b) (i32.const 9))))
-            (local.set $ve (i32.sub (local.get $ve) (i32.const 1)))
-            (br $trim)))
-        (i32.store offset=4 (local.get $out) (i32.sub (local.get $vs) (local.get $base)))
-        (i32.store offset=8 (local.get $out) (i32.sub (local.get $ve) (local.get $base)))
-        (i32.store offset=12 (local.get $out) (i32.sub (local.get $p) (local.get $base)))
-        (local.set $out (i32.add (local.get $out) (i32.const 20)))
-        (local.set $n (i32.add (local.get $n) (i32.const 1)))
-        (local.set $p (i32.add (local.get $p) (i32.const 2)))
-        (br $line)))
-    (local.get $n)))
+    (loop $line
+      (if (i32.ge_u (i32.add (local.get $p) (local.get $head)) (local.get $end))
+        (then (return (select (i32.const -3) (local.get $n) (local.get $head)))))
+      (if (local.get $head)
+        (then
+          (if (i32.eq (i32.load16_u (local.get $p)) (i32.const 2573)) ;; CR LF: the blank line
+            (then
+              (i32.store (i32.const 1020) (i32.sub (local.get $p) (local.get $base)))
+              (return (local.get $n))))))
+      (if (i32.eq (local.get $n) (local.get $cap)) (then (return (i32.const -2))))
+      ;; the name: one or more tchars, then the colon
+      (local.set $s (local.get $p))
+      (local.set $p (call $nameEnd (local.get $p) (local.get $end)))
+      (if (i32.ge_u (local.get $p) (local.get $end)) (then (return (i32.const -3))))
+      (if (i32.or (i32.eq (local.get $p) (local.get $s)) (i32.ne (i32.load8_u (local.get $p)) (i32.const 58)))
+        (then (return (i32.const -1))))
+      (i32.store (local.get $out) (i32.sub (local.get $p) (local.get $base)))
+      (i32.store offset=16 (local.get $out) (call $classify (local.get $s) (i32.sub (local.get $p) (local.get $s))))
+      (local.set $p (i32.add (local.get $p) (i32.const 1)))
+      ;; leading whitespace
+      (block $wsEnd
+        (loop $ws
+          (br_if $wsEnd (i32.ge_u (local.get $p) (local.get $end)))
+          (local.set $b (i32.load8_u (local.get $p)))
+          (br_if $wsEnd (i32.and (i32.ne (local.get $b) (i32.const 32)) (i32.ne (local.get $b) (i32.const 9))))
+          (local.set $p (i32.add (local.get $p) (i32.const 1)))
+          (br $ws)))
+      (local.set $vs (local.get $p))
+      ;; the value, up to the CR that must end it (and its LF)
+      (local.set $p (call $valueEnd (local.get $p) (local.get $end)))
+      (if (i32.ge_u (i32.add (local.get $p) (i32.const 1)) (local.get $end)) (then (return (i32.const -3))))
+      (if (i32.ne (i32.load16_u (local.get $p)) (i32.const 2573))
+        (then (return (i32.const -1))))
+      ;; trailing whitespace
+      (local.set $ve (local.get $p))
+      (block $trimEnd
+        (loop $trim
+          (br_if $trimEnd (i32.le_u (local.get $ve) (local.get $vs)))
+          (local.set $b (i32.load8_u (i32.sub (local.get $ve) (i32.const 1))))
+          (br_if $trimEnd (i32.and (i32.ne (local.get $b) (i32.const 32)) (i32.ne (local.get $b) (i32.const 9))))
+          (local.set $ve (i32.sub (local.get $ve) (i32.const 1)))
+          (br $trim)))
+      (i32.store offset=4 (local.get $out) (i32.sub (local.get $vs) (local.get $base)))
+      (i32.store offset=8 (local.get $out) (i32.sub (local.get $ve) (local.get $base)))
+      (i32.store offset=12 (local.get $out) (i32.sub (local.get $p) (local.get $base)))
+      (local.set $out (i32.add (local.get $out) (i32.const 20)))
+      (local.set $n (i32.add (local.get $n) (i32.const 1)))
+      (local.set $p (i32.add (local.get $p) (i32.const 2)))
+      (br $line))
+    (unreachable))
+
+  ;; scan(p, end, out, base, cap): see the top of this file.
+  (func (export "scan") (param $p i32) (param $end i32) (param $out i32) (param $base i32) (param $cap i32) (result i32)
+    (call $lines (local.get $p) (local.get $end) (local.get $out) (local.get $base) (local.get $cap) (i32.const 0)))
+
+  ;; head(p, end, out, base, cap): a whole head from its start line at $p, read up to $end: the
+  ;; start line's CR (it must be followed by LF) goes to memory[1016] and the blank line's CR to
+  ;; memory[1020], as offsets from $base; the header lines as scan() leaves them. Returns how many
+  ;; lines, -3 when the head does not end before $end, -1 when something in it is not valid (the
+  ;; start line is the parser's to check), -2 for more than $cap lines.
+  (func (export "head") (param $p i32) (param $end i32) (param $out i32) (param $base i32) (param $cap i32) (result i32)
+    (local $v v128) (local $m i32) (local $q i32)
+    (local.set $q (local.get $p))
+    ;; the start line ends at its first CR or LF
+    (block $found
+      (loop $more
+        (if (i32.ge_u (local.get $q) (local.get $end)) (then (return (i32.const -3))))
+        (local.set $v (v128.load (local.get $q)))
+        (local.set $m (i8x16.bitmask
+          (v128.or
+            (i8x16.eq (local.get $v) (v128.const i8x16 13 13 13 13 13 13 13 13 13 13 13 13 13 13 13 13))
+            (i8x16.eq (local.get $v) (v128.const i8x16 10 10 10 10 10 10 10 10 10 10 10 10 10 10 10 10)))))
+        (br_if $found (local.get $m))
+        (local.set $q (i32.add (local.get $q) (i32.const 16)))
+        (br $more)))
+    (local.set $q (i32.add (local.get $q) (i32.ctz (local.get $m))))
+    (if (i32.ge_u (i32.add (local.get $q) (i32.const 1)) (local.get $end)) (then (return (i32.const -3))))
+    (if (i32.ne (i32.load16_u (local.get $q)) (i32.const 2573)) (then (return (i32.const -1))))
+    (i32.store (i32.const 1016) (i32.sub (local.get $q) (local.get $base)))
+    (call $lines (i32.add (local.get $q) (i32.const 2)) (local.get $end) (local.get $out) (local.get $base) (local.get $cap) (i32.const 1))))
