@@ -27,9 +27,10 @@ import { F } from './flags.ts';
 import { grpcToHttpStatus } from './grpc.ts';
 import { h2HasBody } from './h2.ts';
 import { H1Call, reasonOf, type Relay } from './h1/client.ts';
+import type { H1Head, HeadLines } from './h1/parser.ts';
 import { readNow } from './h1/reads.ts';
-import { H1Response } from './h1/response.ts';
-import { downstreamHeaders, headerOf } from './headers.ts';
+import { H1Response, LINES_DATE, LINES_LENGTH } from './h1/response.ts';
+import { connectionListed, downstreamHeaders, headerOf, responseOwned } from './headers.ts';
 import { bodies, type HttpStream, localReply, resetBody } from './stream.ts';
 import type { StreamFailure } from './upstream/index.ts';
 import { buildRequest, Forward, hashKey, kFwd, mirror, pickDest, type RouteAction, type Tagged } from './upstream-request.ts';
@@ -396,6 +397,13 @@ function accept(f: Forward, creq: unknown, status: number, raw: string[], grpcSt
 
 /** The downstream response's head, from the upstream's. */
 function respondHead(f: Forward, creq: { socket: http.ClientRequest['socket'] }, status: number, message: string, raw: string[]): void {
+  const h = downstreamHeaders(raw, f.d.ops.response, responding(f, creq));
+  addedHeaders(f, h);
+  f.s.res.writeHead(status, message, h);
+}
+
+/** The start of a relayed response: the service time, the upstream address for the access log; returns the Server value. */
+function responding(f: Forward, creq: { socket: http.ClientRequest['socket'] }): string {
   const s = f.s;
   f.responded = true;
   s.serviceTime = String(Math.round(readNow() - f.attemptStart));
@@ -404,7 +412,13 @@ function respondHead(f: Forward, creq: { socket: http.ClientRequest['socket'] },
     const sock = creq.socket;
     if (sock?.localAddress) s.upstreamLocal = `${sock.localAddress}:${sock.localPort}`;
   }
-  const h = downstreamHeaders(raw, f.d.ops.response, s.lst.server);
+  s.details = 'via_upstream';
+  return s.lst.server;
+}
+
+/** The headers the proxy adds to a relayed response, after the upstream's. */
+function addedHeaders(f: Forward, h: string[]): void {
+  const s = f.s;
   h.push('x-envoy-upstream-service-time', s.serviceTime);
   const cors = s.route?.cors;
   if (cors && s.corsOrigin) {
@@ -414,8 +428,42 @@ function respondHead(f: Forward, creq: { socket: http.ClientRequest['socket'] },
   }
   if (s.setCookie) h.push('set-cookie', s.setCookie);
   if (s.lst.draining) h.push('connection', 'close');
-  s.details = 'via_upstream';
-  s.res.writeHead(status, message, h);
+}
+
+/**
+ * respondHead for a head whose lines the parser kept as read (H1Head.lines, names in lowercase):
+ * the runs of lines passed on are slices of the upstream's text, not pairs joined again; the lines
+ * dropped are downstreamHeaders' (hop-by-hop, the proxy's own, the route's removals).
+ */
+function respondLines(f: Forward, creq: H1Call, h: H1Head, lines: HeadLines): void {
+  const server = responding(f, creq);
+  const raw = h.rawHeaders;
+  const ops = f.d.ops.response;
+  const rm = ops.remove;
+  const anyRm = rm.size > 0;
+  const listed = connectionListed(raw);
+  const text = lines.text;
+  const ends = lines.ends;
+  let out = '';
+  let seen = 0;
+  // Line i runs from the previous line's CR to its own: `run` is where the lines kept since the last
+  // one dropped begin.
+  let run = lines.first;
+  let at = run;
+  for (let i = 0; i < ends.length; i++) {
+    const name = raw[i * 2];
+    const end = ends[i];
+    if (responseOwned.has(name) || (anyRm && rm.has(name)) || listed?.has(name)) {
+      if (at > run) out += text.slice(run, at);
+      run = end;
+    } else if (name === 'date') seen |= LINES_DATE;
+    else if (name === 'content-length') seen |= LINES_LENGTH;
+    at = end;
+  }
+  if (at > run) out += text.slice(run, at);
+  const add = ops.append.length ? [...ops.append, 'server', server] : ['server', server];
+  addedHeaders(f, add);
+  (f.s.res as unknown as H1Response).writeHeadLines(h.status, reasonOf(h), out, seen, add);
 }
 
 /**
@@ -427,7 +475,9 @@ const relay: Relay<Forward> = {
     const status = h.status;
     const grpcStatus = f.s.grpc ? rawHeader(h.rawHeaders, 'grpc-status') : undefined;
     if (!accept(f, call, status, h.rawHeaders, grpcStatus)) return false;
-    respondHead(f, call, status, reasonOf(h), h.rawHeaders);
+    const lines = h.lines;
+    if (lines !== undefined) respondLines(f, call, h, lines);
+    else respondHead(f, call, status, reasonOf(h), h.rawHeaders);
     return true;
   },
   body(f, view) {

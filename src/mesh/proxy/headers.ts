@@ -105,13 +105,13 @@ export const ownedRequestHeaders = {
 };
 
 /** Response headers never forwarded (hop-by-hop; node frames the body itself). */
-const responseOwned = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'transfer-encoding', 'server',
+export const responseOwned = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'transfer-encoding', 'server',
   // Envoy's router sets its own (setReferenceKey overwrites): a gateway in front of a sidecar reports one value, not two.
   'x-envoy-upstream-service-time',
 ]);
 
 /** Names listed in Connection (`Connection: x-foo`), which are hop-by-hop too; undefined when none. */
-function connectionListed(raw: string[]): Set<string> | undefined {
+export function connectionListed(raw: string[]): Set<string> | undefined {
   let listed: Set<string> | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     if (raw[i] === 'connection') {

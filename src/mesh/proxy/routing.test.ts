@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { after, before, test } from 'node:test';
 import type { Route } from './model.ts';
 import { app, closeAll, cluster, cycle, defaultRoute, emptyConfig, named, node, routeConfig, send, startProxy, withOutbound } from './proxy.test-helper.ts';
@@ -216,4 +217,45 @@ test('the route\'s hash policy gives the cluster a consistent-hash key: one x-us
     const first = (await get('/h', { 'x-user': user })).body;
     for (let i = 0; i < 5; i++) assert.equal((await get('/h', { 'x-user': user })).body, first);
   }
+});
+
+test('a relayed response keeps the upstream lines it may, as read or lowercased, and drops hop-by-hop and the proxy\'s own', async () => {
+  // An upstream that answers each request with the head `reply` says (raw bytes, so the names' case is the test's).
+  let reply = '';
+  const raw = net.createServer((c) => c.on('data', () => c.write(reply)));
+  await new Promise<void>((resolve) => raw.listen(0, '127.77.1.4', resolve));
+  servers.push(raw);
+  const port = (raw.address() as net.AddressInfo).port;
+  await applyRoutes([{ ...defaultRoute('outbound|9080||raw'), headers: { response: { set: { 'x-resp': 'yes' }, remove: ['x-remove-me'] } } }], {
+    clusters: [cluster('outbound|9080||raw', [{ address: '127.77.1.4', port }])],
+  });
+  /** The response head and body as the client reads them, with the service time blanked. */
+  const fetchRaw = async (): Promise<string> => {
+    const c = net.connect(out, POD);
+    c.write('GET http://reviews:9080/raw HTTP/1.1\r\nhost: reviews:9080\r\n\r\n');
+    let text = '';
+    for await (const d of c) {
+      text += (d as Buffer).toString('latin1');
+      if (/\r\n\r\n(ok|2\r\nok\r\n0\r\n\r\n)$/.test(text)) break;
+    }
+    c.destroy();
+    return text.replace(/x-envoy-upstream-service-time: \d+/, 'x-envoy-upstream-service-time: N');
+  };
+  const lines = (names: (n: string) => string): string =>
+    ['HTTP/1.1 200 OK', 'date: Tue, 01 Dec 2026 10:00:00 GMT', 'connection: keep-alive, x-hop', 'x-hop: 1', 'x-keep: a', 'server: upstream', 'x-remove-me: 1',
+      'x-envoy-upstream-service-time: 99', 'keep-alive: timeout=5', 'x-after:  b ', 'content-length: 2']
+      .map((l, i) => (i === 0 ? l : names(l.slice(0, l.indexOf(':'))) + l.slice(l.indexOf(':'))))
+      .join('\r\n') + '\r\n\r\nok';
+  const expected = 'HTTP/1.1 200 OK\r\ndate: Tue, 01 Dec 2026 10:00:00 GMT\r\nx-keep: a\r\nx-after: b\r\ncontent-length: 2\r\nx-resp: yes\r\nserver: envoy\r\nx-envoy-upstream-service-time: N\r\n\r\nok';
+  // Lowercase names: the kept lines go on as read (the value's whitespace too).
+  reply = lines((n) => n);
+  assert.equal(await fetchRaw(), expected.replace('x-after: b', 'x-after:  b '));
+  // Names in other cases are lowercased, pair by pair, to the same header lines.
+  reply = lines((n) => n.replace(/(^|-)[a-z]/g, (m) => m.toUpperCase()));
+  assert.equal(await fetchRaw(), expected);
+  reply = lines((n) => (n === 'x-keep' ? 'X-KEEP' : n));
+  assert.equal(await fetchRaw(), expected);
+  // A chunked upstream body is framed again by the proxy: its Transfer-Encoding line is not passed on.
+  reply = 'HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\nx-keep: a\r\n\r\n2\r\nok\r\n0\r\n\r\n';
+  assert.match(await fetchRaw(), /^HTTP\/1\.1 200 OK\r\nx-keep: a\r\nx-resp: yes\r\nserver: envoy\r\nx-envoy-upstream-service-time: N\r\ndate: [^\r]+\r\ntransfer-encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n$/);
 });

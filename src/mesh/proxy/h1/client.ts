@@ -164,6 +164,8 @@ export class H1Call extends SlotEmitter implements H1Sink {
     this.#relay = relay;
     this.#owner = owner;
     this.#parser.textBodies = relay.bodyText !== undefined;
+    // A relayed head's lines may go on as read (H1Head.lines).
+    this.#parser.keepLines = true;
   }
 
   /** Writes a piece of the request body (chunked unless a Content-Length was given). */

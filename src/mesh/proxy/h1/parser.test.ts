@@ -726,3 +726,37 @@ describe('headerLine', () => {
     assert.equal(headerLine('X-Other').role, 0);
   });
 });
+
+describe('keepLines: the header lines as read, for heads whose names are all lowercase', () => {
+  /** The heads a response parser with keepLines reads from `text`, fed whole or cut in two at `cut`. */
+  const heads = (text: string, cut = -1, keep = true): H1Head[] => {
+    const got: H1Head[] = [];
+    const p = new H1Parser('response', { onHead: (h) => void got.push(h), onBody() {}, onEnd() {} });
+    p.keepLines = keep;
+    const b = Buffer.from(text, 'latin1');
+    if (cut < 0) p.execute(b);
+    else {
+      p.execute(b.subarray(0, cut));
+      p.execute(b.subarray(cut));
+    }
+    return got;
+  };
+  /** Line i of a head's lines, as its text says. */
+  const lineTexts = (h: H1Head): string[] => h.lines!.ends.map((end, i) => h.lines!.text.slice(i ? h.lines!.ends[i - 1] : h.lines!.first, end));
+
+  it('gives each line, CRLF first, with its value as read', () => {
+    const text = 'HTTP/1.1 200 OK\r\ndate: x\r\nx-a:  spaced  \r\ncontent-length: 2\r\n\r\nok';
+    for (const cut of [-1, 20, text.length - 3]) {
+      const [h] = heads(text, cut);
+      assert.deepEqual(lineTexts(h), ['\r\ndate: x', '\r\nx-a:  spaced  ', '\r\ncontent-length: 2'], `cut at ${cut}`);
+      assert.deepEqual(h.rawHeaders, ['date', 'x', 'x-a', 'spaced', 'content-length', '2']);
+    }
+  });
+
+  it('gives none when a name has an uppercase letter, when there are no header lines, or without keepLines', () => {
+    assert.equal(heads('HTTP/1.1 200 OK\r\nDate: x\r\ncontent-length: 0\r\n\r\n')[0].lines, undefined);
+    assert.equal(heads('HTTP/1.1 200 OK\r\nx-Other: x\r\ncontent-length: 0\r\n\r\n')[0].lines, undefined);
+    assert.equal(heads('HTTP/1.1 204 No Content\r\n\r\n')[0].lines, undefined);
+    assert.equal(heads('HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n', -1, false)[0].lines, undefined);
+  });
+});

@@ -16,7 +16,7 @@
  * starts the next. Errors throw H1ParseError with the status a server answers.
  */
 import { asLower, CONTROL, latin1, TE_CHUNKED, TE_INVALID, TE_OTHER, TOKEN, teFraming, trimOws } from './fields.ts';
-import { headEnd, headLineEnd, knownNames, LINE_FIELDS, lineTable, scanHead, scanLines } from './scan.ts';
+import { headEnd, headLineEnd, knownNames, LINE_FIELDS, lineTable, namesLowercase, scanHead, scanLines } from './scan.ts';
 
 export { hasToken, headerObject } from './fields.ts';
 
@@ -60,6 +60,21 @@ export interface H1Head {
   headBytes: number;
   /** Upgrade requests: the head as read (without its blank line), replayed as is to node's server. */
   text?: string;
+  /**
+   * Given when the parser's `keepLines` is set, the scanner took the header lines and every name is
+   * written in lowercase: the lines as read, for a writer to pass on (Envoy writes names in
+   * lowercase too).
+   */
+  lines: HeadLines | undefined;
+}
+
+/** A head's header lines as read: line i (pair i of rawHeaders) is `text[i ? ends[i - 1] : first .. ends[i])`, CRLF first. */
+export interface HeadLines {
+  readonly text: string;
+  /** Where the start line ends (its CR). */
+  readonly first: number;
+  /** Where each header line ends (its CR). */
+  readonly ends: number[];
 }
 
 /** What the parser reports. */
@@ -341,6 +356,8 @@ export class H1Parser {
   noBody = false;
   /** Bodies read with their head go to the sink's onBodyText (see H1Sink). */
   textBodies = false;
+  /** Heads get `lines` when they can have them (H1Head.lines). */
+  keepLines = false;
   /** This execute()'s head text (textBodies only): `#text` holds `#textBuf` from `#textAt`. */
   #text = '';
   #textAt = 0;
@@ -571,6 +588,7 @@ export class H1Parser {
       upgrade: false,
       expectContinue: false,
       headBytes: n + 4,
+      lines: undefined,
     };
     if (this.#requests) requestLine(text, le, head);
     else statusLine(b, start, start + le, text, head);
@@ -579,6 +597,7 @@ export class H1Parser {
     const scanned = linesScanned >= 0 ? linesScanned : le + 2 >= n ? 0 : scanLines(b, start, le + 2, n + 2, h1Limits.maxHeaders);
     const lines = lineTable;
     const raw = head.rawHeaders;
+    const ends: number[] | undefined = this.keepLines && scanned > 0 && namesLowercase() ? [] : undefined;
     let conn = 0;
     let te = '';
     let teSeen = false;
@@ -598,7 +617,8 @@ export class H1Parser {
         vb = lines[o + 2];
         eol = lines[o + 3];
         const k = lines[o + 4];
-        name = k >= 0 ? KNOWN_NAMES[k] : k === -1 ? text.slice(pos, c) : text.slice(pos, c).toLowerCase();
+        name = k >= 0 ? KNOWN_NAMES[k & 255] : k === -1 ? text.slice(pos, c) : text.slice(pos, c).toLowerCase();
+        if (ends !== undefined) ends.push(eol);
         count++;
       } else {
         if (++count > h1Limits.maxHeaders) throw new H1ParseError(431, 'too many headers');
@@ -637,6 +657,7 @@ export class H1Parser {
       pos = eol + 2;
     }
     if (!this.#requests && head.status < 200 && head.status !== 101) return undefined;
+    if (ends !== undefined) head.lines = { text, first: le, ends };
     if (conn !== 0) {
       if (conn & CONN_CLOSE) head.keepAlive = false;
       else if (head.minor === 0) head.keepAlive = (conn & CONN_KEEP_ALIVE) !== 0;

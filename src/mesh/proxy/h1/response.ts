@@ -34,6 +34,10 @@ export interface ResponseRequest {
 const DATE = 1;
 const LENGTH = 2;
 const CHUNKED = 4;
+/** writeHeadLines: the lines given hold a Date header. */
+export const LINES_DATE = DATE;
+/** writeHeadLines: the lines given hold a Content-Length header. */
+export const LINES_LENGTH = LENGTH;
 
 let dateSecond = 0;
 let dateText = '';
@@ -90,11 +94,7 @@ export class H1Response extends SlotEmitter {
     if (this.headersSent) return this;
     const headers = typeof a === 'string' ? b : a;
     if (typeof a === 'string') this.statusMessage = a;
-    this.statusCode = status;
-    const method = this.req.method;
-    this.#noBody = method === 'HEAD' || status === 204 || status === 304 || status < 200;
-    // Lines are written CRLF first (headerLine): the head ends with the blank line's CRLFs below.
-    let h = 'HTTP/1.1 ' + status + ' ' + (this.statusMessage || STATUS_CODES[status] || 'unknown');
+    let h = this.#statusLine(status);
     this.#seen = 0;
     if (Array.isArray(headers)) {
       for (let i = 0; i < headers.length; i += 2) h += this.#line(headers[i], headers[i + 1]);
@@ -106,6 +106,37 @@ export class H1Response extends SlotEmitter {
         else h += this.#line(k, v);
       }
     }
+    this.#finishHead(h);
+    return this;
+  }
+
+  /**
+   * writeHead for a relayed head (forward.ts): `lines` are header lines already rendered (CRLF
+   * first, as headerLine writes them), with no Connection or Transfer-Encoding header among them;
+   * `seen` says whether they hold Date (LINES_DATE) and Content-Length (LINES_LENGTH). `headers`
+   * follow them, taken as writeHead takes a flat list.
+   */
+  writeHeadLines(status: number, reason: string, lines: string, seen: number, headers: string[]): this {
+    if (this.headersSent) return this;
+    this.statusMessage = reason;
+    let h = this.#statusLine(status) + lines;
+    this.#seen = seen;
+    for (let i = 0; i < headers.length; i += 2) h += this.#line(headers[i], headers[i + 1]);
+    this.#finishHead(h);
+    return this;
+  }
+
+  /** The status line; notes the status and whether the response has a body. */
+  #statusLine(status: number): string {
+    this.statusCode = status;
+    const method = this.req.method;
+    this.#noBody = method === 'HEAD' || status === 204 || status === 304 || status < 200;
+    // Lines are written CRLF first (headerLine): the head ends with the blank line's CRLFs (#finishHead).
+    return 'HTTP/1.1 ' + status + ' ' + (this.statusMessage || STATUS_CODES[status] || 'unknown');
+  }
+
+  /** Adds what the header lines `h` leave to the response (Date, framing, Connection) and keeps the head to send. */
+  #finishHead(h: string): void {
     const seen = this.#seen;
     let chunked = (seen & CHUNKED) !== 0;
     if (!(seen & DATE)) h += `\r\ndate: ${httpDate()}`;
@@ -120,7 +151,6 @@ export class H1Response extends SlotEmitter {
     else if (this.req.httpVersionMinor === 0) h += '\r\nconnection: keep-alive';
     this.#head = `${h}\r\n\r\n`;
     this.headersSent = true;
-    return this;
   }
 
   /**

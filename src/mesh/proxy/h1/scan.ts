@@ -26,8 +26,8 @@ const SCRATCH_SIZE = 65536 - 32;
 /** Lines the table holds (up to the read area); the parser asks for at most h1Limits.maxHeaders. */
 const MAX_LINES = 1024;
 
-/** Where head() leaves the start line's end and the blank line's start (scan.wat). */
-const MARKS = 1016;
+/** Where scan() and head() say whether a name had uppercase, and head() leaves the start line's end and the blank line's start (scan.wat). */
+const MARKS = 1012;
 
 type ScanFn = (p: number, end: number, out: number, base: number, cap: number) => number;
 
@@ -35,7 +35,7 @@ const instance = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(sca
 const memory = (instance.exports.memory as WebAssembly.Memory).buffer;
 const scan = instance.exports.scan as ScanFn;
 const head = instance.exports.head as ScanFn;
-const marks = new Int32Array(memory, MARKS, 2);
+const marks = new Int32Array(memory, MARKS, 3);
 const bytes = new Uint8Array(memory);
 
 // tchar (RFC 9110 §5.6.2) as two 16-entry tables for a byte's nibbles: the byte is a tchar when
@@ -127,10 +127,15 @@ export function scanHead(b: Buffer, start: number, len: number, cap: number): nu
 
 /** The start line's end (its CR) after scanHead, from the head's start. */
 export function headLineEnd(): number {
-  return marks[0];
+  return marks[1];
 }
 
 /** The blank line's start (its CR) after scanHead, from the head's start. */
 export function headEnd(): number {
-  return marks[1];
+  return marks[2];
+}
+
+/** Whether every name the last scan took was written in lowercase. */
+export function namesLowercase(): boolean {
+  return marks[0] === 0;
 }

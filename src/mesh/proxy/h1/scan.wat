@@ -5,6 +5,7 @@
 ;; Memory (fixed, three 64 KiB pages; scan.ts owns the layout):
 ;;   0..15        tchar rows by a byte's low nibble: bit h set when (h << 4 | low) is a tchar
 ;;   16..31       1 << h for each high nibble h < 8, 0 for 8..15 (no tchar above 0x7f)
+;;   1012..1023   marks: whether a name had an uppercase letter; head()'s start line and blank line
 ;;   1024..       the line table: per line five i32s: four offsets from `base` (the colon, the
 ;;                value's start and end, optional whitespace trimmed, and the CR that ends the
 ;;                line) and the name's class (see $classify)
@@ -15,14 +16,18 @@
 ;;
 ;; scan(p, end, out, base, cap): the lines of bytes [p, end), which end with the CRLF of the last
 ;; line; returns how many, -1 when a line is not a valid header line, -2 when there are more than
-;; `cap`. Every search stops at the final CR at the latest; the 16-byte loads may look at up to 31
+;; `cap`. memory[1012] says whether a name was written with an uppercase letter (1) or none was (0). Every search stops at the final CR at the latest; the 16-byte loads may look at up to 31
 ;; bytes past it, which scan.ts keeps inside the memory, and which never decide anything.
 (module
   (memory (export "memory") 3 3)
+  ;; Set by $nameEnd: the name it found has an uppercase letter (nonzero).
+  (global $upper (mut i32) (i32.const 0))
 
   ;; The first byte at or after $p that is not a tchar, or $end or past it when none is before $end.
+  ;; $upper says whether a byte before it is in 'A'..'Z'.
   (func $nameEnd (param $p i32) (param $end i32) (result i32)
-    (local $v v128) (local $m i32)
+    (local $v v128) (local $m i32) (local $u i32)
+    (global.set $upper (i32.const 0))
     (loop $more
       (if (i32.ge_u (local.get $p) (local.get $end)) (then (return (local.get $end))))
       (local.set $v (v128.load (local.get $p)))
@@ -32,10 +37,18 @@
             (i8x16.swizzle (v128.load (i32.const 0)) (v128.and (local.get $v) (v128.const i8x16 15 15 15 15 15 15 15 15 15 15 15 15 15 15 15 15)))
             (i8x16.swizzle (v128.load (i32.const 16)) (i8x16.shr_u (local.get $v) (i32.const 4))))
           (v128.const i8x16 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0))))
+      (local.set $u (i8x16.bitmask
+        (i8x16.lt_u
+          (i8x16.sub (local.get $v) (v128.const i8x16 65 65 65 65 65 65 65 65 65 65 65 65 65 65 65 65))
+          (v128.const i8x16 26 26 26 26 26 26 26 26 26 26 26 26 26 26 26 26))))
       (if (i32.eqz (local.get $m))
         (then
+          (global.set $upper (i32.or (global.get $upper) (local.get $u)))
           (local.set $p (i32.add (local.get $p) (i32.const 16)))
           (br $more))))
+    ;; only the bytes before the one found count
+    (global.set $upper (i32.or (global.get $upper)
+      (i32.and (local.get $u) (i32.sub (i32.shl (i32.const 1) (i32.ctz (local.get $m))) (i32.const 1)))))
     (i32.add (local.get $p) (i32.ctz (local.get $m))))
 
   ;; The first byte at or after $p that is not a field-value character (a CTL other than HTAB, or
@@ -57,12 +70,13 @@
           (br $more))))
     (i32.add (local.get $p) (i32.ctz (local.get $m))))
 
-;; A name's class: the index of the known name it is (ASCII case ignored), else -1 for another
-  ;; name without uppercase letters, -2 for another with some. A tchar's 0x20 bit set folds
-  ;; uppercase letters only to the known names' bytes (lowercase letters, digits and '-'): the other
-  ;; tchars it changes ('^', '_') fold to bytes no known name holds.
+;; A name's class: the index of the known name it is (ASCII case ignored), plus 256 when it is
+  ;; not written in lowercase; else -1 for another name without uppercase letters, -2 for another
+  ;; with some ($upper, from $nameEnd). A tchar's 0x20 bit set folds uppercase letters only to the
+  ;; known names' bytes (lowercase letters, digits and '-'): the other tchars it changes ('^', '_')
+  ;; fold to bytes no known name holds.
   (func $classify (param $s i32) (param $len i32) (result i32)
-    (local $lo v128) (local $hi v128) (local $slot i32) (local $i i32) (local $k i32) (local $e i32) (local $want i32) (local $m i32)
+    (local $lo v128) (local $hi v128) (local $slot i32) (local $i i32) (local $k i32) (local $e i32) (local $want i32)
     (if (i32.le_u (local.get $len) (i32.const 32))
       (then
         (local.set $lo (v128.or (v128.load (local.get $s)) (v128.const i8x16 32 32 32 32 32 32 32 32 32 32 32 32 32 32 32 32)))
@@ -84,22 +98,12 @@
                       (i8x16.bitmask (i8x16.eq (local.get $lo) (v128.load (local.get $e))))
                       (i32.shl (i8x16.bitmask (i8x16.eq (local.get $hi) (v128.load offset=16 (local.get $e)))) (i32.const 16))))
                   (local.get $want))
-              (then (return (i32.sub (local.get $k) (i32.const 1)))))
+              (then
+                (return (i32.or (i32.sub (local.get $k) (i32.const 1))
+                  (select (i32.const 256) (i32.const 0) (global.get $upper))))))
             (local.set $i (i32.add (local.get $i) (i32.const 1)))
             (br $candidate)))))
-    ;; another name: any byte of it in 'A'..'Z'?
-    (local.set $i (i32.const 0))
-    (loop $upper
-      (local.set $m (i8x16.bitmask
-        (i8x16.lt_u
-          (i8x16.sub (v128.load (i32.add (local.get $s) (local.get $i))) (v128.const i8x16 65 65 65 65 65 65 65 65 65 65 65 65 65 65 65 65))
-          (v128.const i8x16 26 26 26 26 26 26 26 26 26 26 26 26 26 26 26 26))))
-      (if (i32.lt_u (i32.sub (local.get $len) (local.get $i)) (i32.const 16))
-        (then (local.set $m (i32.and (local.get $m) (i32.sub (i32.shl (i32.const 1) (i32.sub (local.get $len) (local.get $i))) (i32.const 1))))))
-      (if (local.get $m) (then (return (i32.const -2))))
-      (local.set $i (i32.add (local.get $i) (i32.const 16)))
-      (br_if $upper (i32.lt_u (local.get $i) (local.get $len))))
-    (i32.const -1))
+    (select (i32.const -2) (i32.const -1) (global.get $upper)))
 
   ;; The header lines from $p: a line table at $out (offsets from $base). With $head 0, [p, end)
   ;; holds whole lines and ends with the last one's CRLF: returns how many. With $head 1 the lines
@@ -107,7 +111,8 @@
   ;; $end comes first (the head is not all there). Both: -1 for a line that is not a valid header
   ;; line, -2 for more than $cap lines.
   (func $lines (param $p i32) (param $end i32) (param $out i32) (param $base i32) (param $cap i32) (param $head i32) (result i32)
-    (local $n i32) (local $s i32) (local $vs i32) (local $ve i32) (local $b i32)
+    (local $n i32) (local $s i32) (local $vs i32) (local $ve i32) (local $b i32) (local $k i32) (local $upper i32)
+    (i32.store (i32.const 1012) (i32.const 0))
     (loop $line
       (if (i32.ge_u (i32.add (local.get $p) (local.get $head)) (local.get $end))
         (then (return (select (i32.const -3) (local.get $n) (local.get $head)))))
@@ -125,7 +130,11 @@
       (if (i32.or (i32.eq (local.get $p) (local.get $s)) (i32.ne (i32.load8_u (local.get $p)) (i32.const 58)))
         (then (return (i32.const -1))))
       (i32.store (local.get $out) (i32.sub (local.get $p) (local.get $base)))
-      (i32.store offset=16 (local.get $out) (call $classify (local.get $s) (i32.sub (local.get $p) (local.get $s))))
+      (local.set $k (call $classify (local.get $s) (i32.sub (local.get $p) (local.get $s))))
+      (i32.store offset=16 (local.get $out) (local.get $k))
+      ;; memory[1012]: 1 once a name has an uppercase letter
+      (if (i32.or (i32.gt_s (local.get $k) (i32.const 255)) (i32.eq (local.get $k) (i32.const -2)))
+        (then (i32.store (i32.const 1012) (i32.const 1))))
       (local.set $p (i32.add (local.get $p) (i32.const 1)))
       ;; leading whitespace
       (block $wsEnd
