@@ -565,10 +565,11 @@ export class H1Parser {
 
   /**
    * Parses the head in `b[start..end)` (without its blank line); undefined for an interim (1xx)
-   * response, which is skipped. One sticky regex checks every header line at once (only a head it
-   * refuses is checked line by line, to name the fault); lines are split with string searches, names
-   * come from the known-name table or are lowercased once, and the status line, Content-Length and
-   * Connection tokens are read on the bytes, so no header costs a toLowerCase or a regex of its own.
+   * response, which is skipped. The scanner (scan.ts) checks and splits every header line in one
+   * pass, `linesScanned` when #head had it do so already (only a head it refuses is checked line by
+   * line, to name the fault); names are the known-name table's constants it found or are lowercased
+   * once, and the status line, Content-Length and Connection tokens are read on the bytes, so no
+   * header costs a toLowerCase or a regex of its own.
    */
   #parseHead(b: Buffer, start: number, end: number, text: string, firstEnd: number, linesScanned: number): H1Head | undefined {
     // `text` holds the head from `start`, maybe with what follows it: the head is text[0..n).
