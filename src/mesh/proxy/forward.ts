@@ -30,7 +30,7 @@ import { H1Call, reasonOf, type Relay } from './h1/client.ts';
 import type { H1Head, HeadLines } from './h1/parser.ts';
 import { readNow } from './h1/reads.ts';
 import { H1Response, LINES_DATE, LINES_LENGTH } from './h1/response.ts';
-import { connectionListed, downstreamHeaders, headerOf, responseOwned } from './headers.ts';
+import { connectionListed, downstreamHeaders, dropsDownstream, headerOf } from './headers.ts';
 import { bodies, type HttpStream, localReply, resetBody } from './stream.ts';
 import type { StreamFailure } from './upstream/index.ts';
 import { buildRequest, Forward, hashKey, kFwd, mirror, pickDest, type RouteAction, type Tagged } from './upstream-request.ts';
@@ -439,8 +439,6 @@ function respondLines(f: Forward, creq: H1Call, h: H1Head, lines: HeadLines): vo
   const server = responding(f, creq);
   const raw = h.rawHeaders;
   const ops = f.d.ops.response;
-  const rm = ops.remove;
-  const anyRm = rm.size > 0;
   const listed = connectionListed(raw);
   const text = lines.text;
   const ends = lines.ends;
@@ -453,7 +451,7 @@ function respondLines(f: Forward, creq: H1Call, h: H1Head, lines: HeadLines): vo
   for (let i = 0; i < ends.length; i++) {
     const name = raw[i * 2];
     const end = ends[i];
-    if (responseOwned.has(name) || (anyRm && rm.has(name)) || listed?.has(name)) {
+    if (dropsDownstream(name, ops, listed)) {
       if (at > run) out += text.slice(run, at);
       run = end;
     } else if (name === 'date') seen |= LINES_DATE;

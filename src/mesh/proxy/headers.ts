@@ -105,7 +105,7 @@ export const ownedRequestHeaders = {
 };
 
 /** Response headers never forwarded (hop-by-hop; node frames the body itself). */
-export const responseOwned = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'transfer-encoding', 'server',
+const responseOwned = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'transfer-encoding', 'server',
   // Envoy's router sets its own (setReferenceKey overwrites): a gateway in front of a sidecar reports one value, not two.
   'x-envoy-upstream-service-time',
 ]);
@@ -166,15 +166,22 @@ export function upgradeHeaders(raw: string[], ops: CompiledOps): string[] {
   return out;
 }
 
+/**
+ * Whether an upstream response header stops at the proxy: hop-by-hop or the proxy's own
+ * (responseOwned), named in the response's Connection (`listed`, connectionListed), or removed by
+ * the route. downstreamHeaders and forward.ts's relay of lines as read both drop by it.
+ */
+export function dropsDownstream(name: string, ops: CompiledOps, listed: Set<string> | undefined): boolean {
+  return responseOwned.has(name) || (ops.remove.size > 0 && ops.remove.has(name)) || (listed !== undefined && listed.has(name));
+}
+
 /** The response headers to send downstream: upstream's minus hop-by-hop and removals, plus appends and `server`. */
 export function downstreamHeaders(raw: string[], ops: CompiledOps, server: string): string[] {
   const listed = connectionListed(raw);
   const out: string[] = [];
-  const rm = ops.remove;
-  const anyRm = rm.size > 0;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i];
-    if (responseOwned.has(name) || (anyRm && rm.has(name)) || listed?.has(name)) continue;
+    if (dropsDownstream(name, ops, listed)) continue;
     out.push(name, raw[i + 1]);
   }
   for (let i = 0; i < ops.append.length; i += 2) out.push(ops.append[i], ops.append[i + 1]);

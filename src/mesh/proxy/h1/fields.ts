@@ -5,9 +5,9 @@
  */
 
 /** A tchar (RFC 9110 §5.6.2), as a regular-expression class. */
-export const TCHAR_CLASS = "[!#$%&'*+\\-.^_`|~0-9A-Za-z]";
+const TCHAR_CLASS = "[!#$%&'*+\\-.^_`|~0-9A-Za-z]";
 /** Bytes no field value may hold: controls but HTAB, and DEL (a CR or LF would split the message). */
-export const CONTROL_CLASS = '[\\x00-\\x08\\x0a-\\x1f\\x7f]';
+const CONTROL_CLASS = '[\\x00-\\x08\\x0a-\\x1f\\x7f]';
 /** A whole token (a header name, a method). */
 export const TOKEN = new RegExp(`^${TCHAR_CLASS}+$`);
 /** A field value that holds a forbidden byte. */

@@ -10,6 +10,7 @@
  * is scanned where it is; a head from anywhere else (kept over several reads, or a test's Buffer)
  * is copied to a scratch area first.
  */
+import { TOKEN } from './fields.ts';
 import { scanWasm } from './scan-wasm.ts';
 
 /** Offsets in the module's memory (scan.wat's layout). */
@@ -40,10 +41,7 @@ const bytes = new Uint8Array(memory);
 
 // tchar (RFC 9110 §5.6.2) as two 16-entry tables for a byte's nibbles: the byte is a tchar when
 // LOW_ROWS[low] has bit `high` set (HIGH_BITS[high] = 1 << high; none above 0x7f).
-for (let c = 0x21; c < 0x7f; c++) {
-  const tchar = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || "!#$%&'*+-.^_`|~".includes(String.fromCharCode(c));
-  if (tchar) bytes[LOW_ROWS + (c & 15)] |= 1 << (c >> 4);
-}
+for (let c = 0; c < 0x80; c++) if (TOKEN.test(String.fromCharCode(c))) bytes[LOW_ROWS + (c & 15)] |= 1 << (c >> 4);
 for (let h = 0; h < 8; h++) bytes[HIGH_BITS + h] = 1 << h;
 
 /**
